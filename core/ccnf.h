@@ -109,8 +109,9 @@ const AuCcnfSigmaComponents *au_ccnf_find_sigma_components(const AuCcnf *c, int 
 AuStatus au_ccnf_compute_sigma(const AuCcnfExpert *e, const AuCcnfSigmaComponents *comps, int window_size,
                                float *out, AuError *err);
 
-/* Computes and caches the Sigma for window_size in every non-empty expert of
- * c that does not have it yet, with the components that components_src (the
+/* Computes and caches the Sigma for window_size in every expert of c whose
+ * landmark is visible in its view (those OpenFace computes) and that does not
+ * have it yet, with the components that components_src (the
  * model's last CCNF scale, as in OpenFace) holds for that window. Call before
  * sharing the model between threads. */
 AuStatus au_ccnf_prepare_sigmas(AuCcnf *c, const AuCcnf *components_src, int window_size, AuError *err);
