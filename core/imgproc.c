@@ -187,14 +187,19 @@ static AuStatus resize_f32_generic(const float *src, size_t sstride, int sw, int
     double scale_x, scale_y;
     if (resize_is_half(sw, sh, dw, dh, &scale_x, &scale_y)) {
         /* INTER_LINEAR at exactly half size is OpenCV's INTER_AREA fast path:
-         * (((a + b) + c) + d) * 0.25f over each 2x2 block. */
+         * the mean of each 2x2 block, sum * 0.25f. */
         for (int dy = 0; dy < dh; dy++) {
             const float *s0 = src + (size_t)(2 * dy) * sstride, *s1 = s0 + sstride;
             float *d = dst + (size_t)dy * dstride;
+            /* OpenCV's vector code (1 channel: the first dw/4*4 pixels; 4
+             * channels: all) adds the two row sums; its scalar code (the rest)
+             * adds left to right. Checked against cv2.resize. */
+            int vec_end = cn == 1 ? dw / 4 * 4 : cn == 4 ? dw : 0;
             for (int dx = 0; dx < dw; dx++)
                 for (int k = 0; k < cn; k++) {
                     int o = 2 * dx * cn + k;
-                    float sum = s0[o] + s0[o + cn] + s1[o] + s1[o + cn];
+                    float sum = dx < vec_end ? (s0[o] + s0[o + cn]) + (s1[o] + s1[o + cn])
+                                             : ((s0[o] + s0[o + cn]) + s1[o]) + s1[o + cn];
                     d[dx * cn + k] = sum * 0.25f;
                 }
         }
@@ -306,14 +311,6 @@ AuStatus au_resize_linear_u8(const AuImageU8 *src, AuImageU8 *dst, AuError *err)
     resize_y_table(dh, scale_y, yofs, beta);
     for (int i = 0; i < 2 * dw; i++)
         ialpha[i] = sat_short(cv_round_f(alpha[i] * INTER_RESIZE_COEF_SCALE));
-    /* OpenCV's SSE2 vertical pass (VResizeLinearVec_32s8u) covers the first
-     * elements of each row in blocks of 16 then 8; the rest takes the scalar
-     * formula. The two round differently, so the split is reproduced. */
-    int simd_end = 0;
-    while (simd_end + 16 <= (int)rowlen)
-        simd_end += 16;
-    while (simd_end + 8 <= (int)rowlen)
-        simd_end += 8;
     for (int dy = 0; dy < dh; dy++) {
         int sy[2] = {clip_row(yofs[dy], sh), clip_row(yofs[dy] + 1, sh)};
         for (int r = 0; r < 2; r++) {
@@ -330,16 +327,15 @@ AuStatus au_resize_linear_u8(const AuImageU8 *src, AuImageU8 *dst, AuError *err)
         int b1 = sat_short(cv_round_f(beta[2 * dy + 1] * INTER_RESIZE_COEF_SCALE));
         const int *r0 = rows, *r1 = rows + rowlen;
         uint8_t *d = au_image_u8_row(dst, dy);
+        /* OpenCV's vertical pass for 8 bits is VResizeLinearVec_32s8u's
+         * arithmetic at every position (row ends included, as cv2.resize
+         * shows): the high 16 bits of (S >> 4) * beta for each row, then
+         * (sum + 2) >> 2 saturated. It can differ by one from the exact
+         * (S0 b0 + S1 b1 + 2^21) >> 22. */
         for (int x = 0; x < (int)rowlen; x++) {
-            if (x < simd_end) {
-                /* v_mul_hi(v_pack(S >> 4), b): high 16 bits of the 16x16 product;
-                 * v_rshr_pack_u<2>: (v + 2) >> 2 saturated. */
-                int p0 = asr(asr(r0[x], 4) * b0, 16);
-                int p1 = asr(asr(r1[x], 4) * b1, 16);
-                d[x] = sat_u8(asr(p0 + p1 + 2, 2));
-            } else {
-                d[x] = sat_u8(asr(r0[x] * b0 + r1[x] * b1 + (1 << 21), 22));
-            }
+            int p0 = asr(asr(r0[x], 4) * b0, 16);
+            int p1 = asr(asr(r1[x], 4) * b1, 16);
+            d[x] = sat_u8(asr(p0 + p1 + 2, 2));
         }
     }
     free(xofs), free(yofs), free(alpha), free(beta), free(rows), free(ialpha);

@@ -18,6 +18,7 @@
 #include <libswscale/swscale.h>
 
 #include "imgproc.h"
+#include "imread.h"
 
 /* A receive_frame error that repeats this many times without progress means
  * the decoder is stuck, not that one frame is bad. */
@@ -47,6 +48,7 @@ struct AuVideo {
     double fps;         /* OpenFace's fps: CAP_PROP_FPS, 30 if unknown; 0 for images */
     int64_t nb_frames;  /* container's frame count (0 unknown) */
     int64_t frame_count;
+    int image_is_jpeg; /* AU_VIDEO_IMAGE decoded with libjpeg as cv::imread */
     int64_t frames_read;
     int64_t decode_errors;
     char last_error[AU_ERROR_MSG_MAX];
@@ -260,6 +262,40 @@ static AuStatus frame_images(AuFrame *out, int w, int h, AuError *err)
     return AU_OK;
 }
 
+/* 16-bit still images (PNG): cv::imread keeps the high byte of each sample
+ * (libpng's png_set_strip_16) where swscale would round. Returns 1 when the
+ * frame was such an image and has been converted. */
+static int convert_image16(const AVFrame *f, AuFrame *out)
+{
+    int nc, le, gray;
+    switch (f->format) {
+    case AV_PIX_FMT_RGB48BE: nc = 3, le = 0, gray = 0; break;
+    case AV_PIX_FMT_RGB48LE: nc = 3, le = 1, gray = 0; break;
+    case AV_PIX_FMT_RGBA64BE: nc = 4, le = 0, gray = 0; break;
+    case AV_PIX_FMT_RGBA64LE: nc = 4, le = 1, gray = 0; break;
+    case AV_PIX_FMT_GRAY16BE: nc = 1, le = 0, gray = 1; break;
+    case AV_PIX_FMT_GRAY16LE: nc = 1, le = 1, gray = 1; break;
+    case AV_PIX_FMT_YA16BE: nc = 2, le = 0, gray = 1; break;
+    case AV_PIX_FMT_YA16LE: nc = 2, le = 1, gray = 1; break;
+    default: return 0;
+    }
+    int hi = le ? 1 : 0; /* byte offset of the high byte within a sample */
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *s = f->data[0] + (size_t)y * (size_t)f->linesize[0];
+        uint8_t *d = au_image_u8_row(&out->bgr, y);
+        for (int x = 0; x < f->width; x++, s += 2 * nc, d += 3) {
+            if (gray) {
+                d[0] = d[1] = d[2] = s[hi];
+            } else {
+                d[0] = s[4 + hi];
+                d[1] = s[2 + hi];
+                d[2] = s[hi];
+            }
+        }
+    }
+    return 1;
+}
+
 /* v->frame -> out->bgr (OpenCV's sws_scale call) and out->gray. */
 static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFrame *out, AuError *err)
 {
@@ -267,6 +303,15 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
     int w = f->width, h = f->height;
     if (w <= 0 || h <= 0)
         return au_error_set(err, AU_ERR_DECODE, "%s: decoded frame has size %dx%d", file, w, h);
+    if (v->kind != AU_VIDEO_FILE && rotation == 0) {
+        AuStatus s = frame_images(out, w, h, err);
+        if (s != AU_OK)
+            return s;
+        if (convert_image16(f, out)) {
+            au_bgr_to_gray_u8(&out->bgr, &out->gray);
+            return AU_OK;
+        }
+    }
     /* OpenCV converts at the decoder's coded size (it can exceed the picture,
      * e.g. 1088 rows for 1080p H.264) and crops; the coded size decides
      * swscale's code path, so it is kept. */
@@ -363,9 +408,24 @@ static AuStatus list_images(AuVideo *v, const char *dir, AuError *err)
     return AU_OK;
 }
 
-/* Decodes the single picture of an image file into out. */
+/* JPEG via libjpeg as cv::imread, then the gray image. */
+static AuStatus read_jpeg(const char *file, AuFrame *out, AuError *err)
+{
+    AuStatus s = au_jpeg_read_bgr(file, &out->bgr, err);
+    if (s != AU_OK)
+        return s;
+    if ((s = frame_images(out, out->bgr.width, out->bgr.height, err)) != AU_OK)
+        return s;
+    au_bgr_to_gray_u8(&out->bgr, &out->gray);
+    return AU_OK;
+}
+
+/* Decodes the single picture of an image file into out: JPEG as cv::imread
+ * does (libjpeg), other formats with FFmpeg. */
 static AuStatus decode_image(AuVideo *v, const char *file, AuFrame *out, AuError *err)
 {
+    if (au_is_jpeg_file(file))
+        return read_jpeg(file, out, err);
     AuStatus s = media_open(v, file, err);
     if (s == AU_OK) {
         s = media_decode(v, file, err);
@@ -420,18 +480,33 @@ AuStatus au_video_open_ex(AuVideo **out, const char *path, const AuVideoOptions 
         if ((s = list_images(v, path, err)) != AU_OK)
             goto fail;
         /* OpenFace takes the sequence's size from its first image. */
-        if ((s = media_open(v, v->files[0], err)) != AU_OK)
-            goto fail;
-        const AVCodecParameters *par = v->fmt->streams[v->stream_index]->codecpar;
-        v->width = par->width;
-        v->height = par->height;
-        media_close(v);
+        if (au_is_jpeg_file(v->files[0])) {
+            if ((s = au_jpeg_size(v->files[0], &v->width, &v->height, err)) != AU_OK)
+                goto fail;
+        } else {
+            if ((s = media_open(v, v->files[0], err)) != AU_OK)
+                goto fail;
+            const AVCodecParameters *par = v->fmt->streams[v->stream_index]->codecpar;
+            v->width = par->width;
+            v->height = par->height;
+            media_close(v);
+        }
         v->fps = 0;
         v->frame_count = (int64_t)v->n_files;
         *out = v;
         return AU_OK;
     }
 
+    if (au_is_jpeg_file(path)) {
+        v->kind = AU_VIDEO_IMAGE;
+        v->image_is_jpeg = 1;
+        if ((s = au_jpeg_size(path, &v->width, &v->height, err)) != AU_OK)
+            goto fail;
+        v->fps = 0;
+        v->frame_count = 1;
+        *out = v;
+        return AU_OK;
+    }
     if ((s = media_open(v, path, err)) != AU_OK)
         goto fail;
     AVStream *vs = v->fmt->streams[v->stream_index];
@@ -496,8 +571,16 @@ AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err)
         v->frames_read++;
         return AU_OK;
     case AU_VIDEO_IMAGE:
-        if (v->frames_read > 0 || !v->fmt)
+        if (v->frames_read > 0 || (!v->fmt && !v->image_is_jpeg))
             return au_error_set(err, AU_ERR_EOF, "%s: end of stream", v->path);
+        if (v->image_is_jpeg) {
+            if ((s = read_jpeg(v->path, frame, err)) != AU_OK)
+                return s;
+            frame->frame_number = 0;
+            frame->timestamp = 0;
+            v->frames_read = 1;
+            return AU_OK;
+        }
         s = media_decode(v, v->path, err);
         if (s == AU_ERR_EOF)
             s = au_error_set(err, AU_ERR_DECODE, "%s: no decodable picture%s%s", v->path,

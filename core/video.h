@@ -10,7 +10,9 @@
  * display-matrix rotation, OpenCV's frame-rate and frame-count queries, and
  * OpenFace's timestamp rule (frame_number * (1 / fps), fps 30 when unknown).
  * Folders follow OpenFace's SequenceCapture: the files ending in .jpg, .jpeg,
- * .png or .bmp (case as written), sorted by name, timestamp 0, fps 0.
+ * .png or .bmp (case as written), sorted by name, timestamp 0, fps 0. Images
+ * are read as cv::imread(IMREAD_COLOR) reads them: JPEG files with libjpeg
+ * (imread.h), other formats with FFmpeg (exact for 8-bit BMP and PNG).
  *
  * Streaming: memory does not grow with the video's length; buffers are reused.
  * A frame that fails to decode is skipped and counted (au_video_decode_errors),
