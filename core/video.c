@@ -86,7 +86,7 @@ static void media_close(AuVideo *v)
     v->draining = 0;
 }
 
-/* OpenCV's rotation_angle: -round(display matrix angle), in [0, 360). */
+/* OpenCV's rotation_angle: round(display matrix angle), in [0, 360). */
 static int stream_rotation(const AVStream *st)
 {
     const uint8_t *m = NULL;
@@ -103,12 +103,18 @@ static int stream_rotation(const AVStream *st)
     double a = av_display_rotation_get((const int32_t *)m);
     if (isnan(a))
         return 0;
-    long r = -lrint(a); /* cvRound: round half to even */
+    /* OpenCV 4.6 takes the angle as av_display_rotation_get returns it (later
+     * versions negate it); checked with cv2 on a MOV written with a display
+     * matrix: CAP_PROP_ORIENTATION_META 90 and a clockwise turn. */
+    long r = lrint(a); /* cvRound: round half to even */
     if (r < 0)
         r += 360;
     /* OpenCV's applyMetadataRotation rotates only by these. */
     return (r == 90 || r == 180 || r == 270) ? (int)r : 0;
 }
+
+/* OpenCV's r2d: 0 for a zero numerator or denominator. */
+static double av_q2d_or_zero(AVRational r) { return (r.num == 0 || r.den == 0) ? 0.0 : (double)r.num / (double)r.den; }
 
 static int is_still_image_format(const AVInputFormat *f)
 {
@@ -430,8 +436,8 @@ static AuStatus decode_image(AuVideo *v, const char *file, AuFrame *out, AuError
     if (s == AU_OK) {
         s = media_decode(v, file, err);
         if (s == AU_ERR_EOF)
-            s = au_error_set(err, AU_ERR_DECODE, "%s: no decodable picture%s%s", file, v->last_error[0] ? ": " : "",
-                             v->last_error);
+            s = v->last_error[0] ? au_error_set(err, AU_ERR_DECODE, "%s (no decodable picture)", v->last_error)
+                                 : au_error_set(err, AU_ERR_DECODE, "%s: no decodable picture", file);
         if (s == AU_OK)
             s = convert_frame(v, file, 0, out, err);
     }
@@ -525,10 +531,15 @@ AuStatus au_video_open_ex(AuVideo **out, const char *path, const AuVideoOptions 
     int w = vs->codecpar->width, h = vs->codecpar->height;
     v->width = (v->rotation % 180) ? h : w;
     v->height = (v->rotation % 180) ? w : h;
-    /* CAP_PROP_FPS = av_guess_frame_rate; OpenFace assumes 30 when it is unusable. */
-    AVRational fr = av_guess_frame_rate(v->fmt, vs, NULL);
-    double fps_cv = (fr.num == 0 || fr.den == 0) ? 0.0 : (double)fr.num / (double)fr.den;
-    v->fps = (fps_cv != fps_cv || fps_cv <= 0) ? 30.0 : fps_cv;
+    /* CAP_PROP_FPS in OpenCV 4.6: the stream's avg_frame_rate, else 1 / time
+     * base (cv2 gives 12.5 for 5 frames at 10 fps in a MOV, where
+     * av_guess_frame_rate would say 10). OpenFace assumes 30 when it is unusable. */
+    double fps_cv = av_q2d_or_zero(vs->avg_frame_rate);
+    if (fps_cv < 0.000025) {
+        double tb = av_q2d_or_zero(vs->time_base);
+        fps_cv = tb > 0 ? 1.0 / tb : 0.0;
+    }
+    v->fps = (fps_cv != fps_cv || fps_cv <= 0 || isinf(fps_cv)) ? 30.0 : fps_cv;
     /* CAP_PROP_FRAME_COUNT: nb_frames, else round(duration * fps). */
     v->nb_frames = vs->nb_frames > 0 ? vs->nb_frames : 0;
     if (v->nb_frames > 0) {
@@ -536,7 +547,7 @@ AuStatus au_video_open_ex(AuVideo **out, const char *path, const AuVideoOptions 
     } else {
         double sec = v->fmt->duration == AV_NOPTS_VALUE ? 0.0 : (double)v->fmt->duration / (double)AV_TIME_BASE;
         if (sec < 0.000025 && vs->duration != AV_NOPTS_VALUE)
-            sec = (double)vs->duration * av_q2d(vs->time_base);
+            sec = (double)vs->duration * av_q2d_or_zero(vs->time_base);
         double n = floor(sec * fps_cv + 0.5);
         v->frame_count = (n > 0 && n < 9e18) ? (int64_t)n : 0;
     }
@@ -583,8 +594,8 @@ AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err)
         }
         s = media_decode(v, v->path, err);
         if (s == AU_ERR_EOF)
-            s = au_error_set(err, AU_ERR_DECODE, "%s: no decodable picture%s%s", v->path,
-                             v->last_error[0] ? ": " : "", v->last_error);
+            s = v->last_error[0] ? au_error_set(err, AU_ERR_DECODE, "%s (no decodable picture)", v->last_error)
+                                 : au_error_set(err, AU_ERR_DECODE, "%s: no decodable picture", v->path);
         if (s == AU_OK)
             s = convert_frame(v, v->path, 0, frame, err);
         media_close(v);
@@ -598,6 +609,7 @@ AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err)
         while (v->next_file < v->n_files) {
             const char *file = v->files[v->next_file++];
             AuError e2 = {0};
+            int64_t errors_before = v->decode_errors;
             s = decode_image(v, file, frame, &e2);
             if (s == AU_OK) {
                 frame->frame_number = v->frames_read++;
@@ -609,7 +621,7 @@ AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err)
                     *err = e2;
                 return s;
             }
-            v->decode_errors++;
+            v->decode_errors = errors_before + 1; /* one bad image, however many bad packets */
             snprintf(v->last_error, sizeof(v->last_error), "%s", e2.msg);
         }
         return au_error_set(err, AU_ERR_EOF, "%s: end of image sequence", v->path);

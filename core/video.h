@@ -68,8 +68,9 @@ const char *au_video_path(const AuVideo *v);
 /* Frame size after rotation (of the first image for folders). */
 int au_video_width(const AuVideo *v);
 int au_video_height(const AuVideo *v);
-/* Frames per second as OpenFace uses it: OpenCV's CAP_PROP_FPS, or 30 when the
- * container gives none; 0 for images and folders. */
+/* Frames per second as OpenFace uses it: OpenCV 4.6's CAP_PROP_FPS (the
+ * stream's average frame rate), or 30 when the container gives none; 0 for
+ * images and folders. */
 double au_video_fps(const AuVideo *v);
 /* Frame count estimate: OpenCV's CAP_PROP_FRAME_COUNT for video (the stream's
  * frame count, else duration * fps rounded), the number of images otherwise. */
