@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
-#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "imgproc.h"
@@ -90,7 +89,7 @@ static void media_close(AuVideo *v)
 static int stream_rotation(const AVStream *st)
 {
     const uint8_t *m = NULL;
-#if LIBAVFORMAT_VERSION_MAJOR < 61
+#if LIBAVFORMAT_VERSION_INT < AV_VERSION_INT(60, 15, 100) /* before FFmpeg 6.1 */
     m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
 #else
     const AVPacketSideData *sd = av_packet_side_data_get(st->codecpar->coded_side_data,

@@ -16,8 +16,12 @@
  *
  * Streaming: memory does not grow with the video's length; buffers are reused.
  * A frame that fails to decode is skipped and counted (au_video_decode_errors),
- * it does not end the stream. FFmpeg's log level is process-global and is left
- * to the program. */
+ * it does not end the stream (OpenCV's grabFrame would stop there; the frames
+ * it delivers are the same). A folder skips and counts unreadable images
+ * (OpenFace would stop). A read error other than end of file ends a video
+ * after the frames already decoded, counted. FFmpeg's log level is
+ * process-global and is left to the program. No global state: one AuVideo per
+ * thread. */
 #ifndef AU_VIDEO_H
 #define AU_VIDEO_H
 
@@ -56,7 +60,8 @@ AuStatus au_video_open(AuVideo **v, const char *path, AuError *err);
 AuStatus au_video_open_ex(AuVideo **v, const char *path, const AuVideoOptions *opts, AuError *err);
 
 /* Decodes the next frame into frame. Returns AU_ERR_EOF (with err->msg set)
- * after the last frame. */
+ * after the last frame; AU_ERR_DECODE when a single image cannot be decoded;
+ * other errors (out of memory, unconvertible pixel format) name the file. */
 AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err);
 
 /* Accepts NULL. */

@@ -132,7 +132,9 @@ static void test_u8_to_float(void **state)
     assert_int_equal(au_image_f32c_alloc(&f3, 256, 2, 1, &err), AU_OK);
     au_image_u8_to_f32c(&g, &f3);
     assert_true(f3.data[511] == 255.0f);
-    assert_int_equal(au_image_f32c_alloc(&f3, 0, 2, 1, &err), AU_ERR_ARG);
+    AuImageF32C bad;
+    assert_int_equal(au_image_f32c_alloc(&bad, 0, 2, 1, &err), AU_ERR_ARG);
+    assert_null(bad.data);
     au_image_u8_free(&g);
     au_image_f32_free(&f);
     au_image_f32c_free(&f3);
