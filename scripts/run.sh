@@ -9,9 +9,6 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 "$repo/scripts/build.sh" release
 data=${AU_DATA_DIR:-$repo/data}
 bin="$repo/build/harness/auharness"
-if "$bin" --all-variants --help >/dev/null 2>&1; then
-  exec "$bin" --all-variants "$@"
-fi
 "$bin" bench-load -n 10
 "$bin" probe -f "$data/openface/videos/default.wmv" -f "$data/openface/videos/changeLighting.wmv" \
              -f "$data/openface/videos/multi_face.avi" -f "$data/openface/videos/image_sequence"
