@@ -4,5 +4,6 @@
 #define AUH_COMMANDS_H
 
 int auh_cmd_bench_load(int argc, char **argv);
+int auh_cmd_probe(int argc, char **argv);
 
 #endif

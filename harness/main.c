@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  bench-load [--models DIR] [-n N]   time loading the whole OpenFace model set\n"
+            "  probe -f INPUT...                  decode videos/images/folders, print frames, size, decode FPS\n"
             "\n"
             "Models default to the data folder filled by scripts/setup.sh ($AU_DATA_DIR/openface/models);\n"
             "--models points at any OpenFace install's folder holding model/ and AU_predictors/.\n");
@@ -21,7 +22,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--all-variants") || !strcmp(argv[1], "run")) {
         fprintf(stderr, "auharness: the variant runner (run / --all-variants) is not built yet; "
-                        "available: bench-load (see --help)\n");
+                        "available: bench-load, probe (see --help)\n");
         return 2;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "bench-load"))
         return auh_cmd_bench_load(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "probe"))
+        return auh_cmd_probe(argc - 1, argv + 1);
     fprintf(stderr, "auharness: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
