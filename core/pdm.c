@@ -459,6 +459,8 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
     /* Regularisation: 1/eigenvalue on the non-rigid diagonal, nothing on the rigid part. */
     for (int j = 0; j < m; j++)
         w->reg[j] = 1.0f / v.ev[j];
+    memset(w->regd, 0, 6 * sizeof(float));
+    memcpy(w->regd + 6, w->reg, (size_t)m * sizeof(float));
     int not_improved_in = 0;
     for (int it = 0; it < 1000; it++) {
         shape3d_cvgemm(&v, loc, s3);
@@ -473,13 +475,7 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
             double prod = (double)w->reg[j] * loc[j];
             w->rhs[6 + j] = (float)(prod * -1.0 + (double)w->rhs[6 + j] * 1.0);
         }
-        /* Hessian = reg + J^T J through sgemm_ exactly as OpenFace calls it. */
-        memset(w->hess, 0, (size_t)cols * cols * sizeof(float));
-        for (int j = 0; j < m; j++)
-            w->hess[(size_t)(6 + j) * cols + 6 + j] = w->reg[j];
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, cols, cols, rows, 1.0f, w->J, cols, w->Jt, rows, 1.0f,
-                    w->hess, cols);
-        au_cv_solve_cholesky_f32(w->hess, cols, w->rhs, w->delta, w->chol);
+        au_pdm_solve_step(w->J, w->Jt, rows, cols, w->regd, w->rhs, w->delta, w->hess, w->chol);
         for (int j = 0; j < cols; j++)
             w->delta[j] = 0.75f * w->delta[j]; /* damped step */
         update_params_m(m, w->delta, cols, loc, g);
@@ -503,6 +499,20 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
     }
     memcpy(out_global, g, sizeof(g));
     memcpy(out_local, loc, (size_t)m * sizeof(float));
+}
+
+void au_pdm_solve_step(const float *J, const float *Jt, int rows, int cols, const float *reg, const float *rhs,
+                       float *delta, float *hess, float *chol)
+{
+    memset(hess, 0, (size_t)cols * cols * sizeof(float));
+    if (reg)
+        for (int j = 0; j < cols; j++)
+            hess[(size_t)j * cols + j] = reg[j];
+    /* OpenFace: sgemm_("N", "N", &J.cols, &J_w_t.rows, &J_w_t.cols, 1, J, &J.cols, J_w_t, &J_w_t.cols, 1,
+     * Hessian, &J.cols), i.e. column-major C (cols x cols) += J^T J. */
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, cols, cols, rows, 1.0f, J, cols, Jt, rows, 1.0f, hess,
+                cols);
+    au_cv_solve_cholesky_f32(hess, cols, rhs, delta, chol);
 }
 
 void au_pdm_pose(const AuPdm *p, const float *params_local, const float params_global[6], const float *landmarks,
@@ -540,9 +550,9 @@ AuStatus au_pdm_work_init(AuPdmWork *w, const AuPdm *p, AuError *err)
     memset(w, 0, sizeof(*w));
     size_t n = (size_t)p->n_points, m = (size_t)p->n_modes, cols = 6 + m;
     size_t sizes[] = {3 * n, 3 * n * m, 2 * n, 3 * n, 3 * n, 2 * n, 2 * n, 2 * n * cols, 2 * n * cols, cols,
-                      cols * cols, cols * cols, cols, m, m};
+                      cols * cols, cols * cols, cols, m, m, cols};
     float **views[] = {&w->mean_vis, &w->pc_vis, &w->lm_vis, &w->shape3d, &w->shape3d_b, &w->shape2d, &w->resid,
-                       &w->J, &w->Jt, &w->rhs, &w->hess, &w->chol, &w->delta, &w->loc, &w->reg};
+                       &w->J, &w->Jt, &w->rhs, &w->hess, &w->chol, &w->delta, &w->loc, &w->reg, &w->regd};
     size_t total = 0;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         total += sizes[i];

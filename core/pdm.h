@@ -51,7 +51,7 @@ typedef struct AuPdmWork {
     double *dbuf; /* double scratch (pose) */
     /* views into fbuf */
     float *mean_vis, *pc_vis, *lm_vis, *shape3d, *shape3d_b, *shape2d, *resid;
-    float *J, *Jt, *rhs, *hess, *chol, *delta, *loc, *reg;
+    float *J, *Jt, *rhs, *hess, *chol, *delta, *loc, *reg, *regd;
 } AuPdmWork;
 
 AuStatus au_pdm_work_init(AuPdmWork *w, const AuPdm *p, AuError *err);
@@ -101,6 +101,16 @@ void au_pdm_update_params(const AuPdm *p, const float *delta, int n_delta, float
  * (3 * sqrt(eigenvalue)); the global parameters are left alone, as in
  * OpenFace (its pose limit is commented out). */
 void au_pdm_clamp(const AuPdm *p, float *params_local, float params_global[6]);
+
+/* One regularised Gauss-Newton solve as OpenFace does it in both
+ * PDM::CalcParams and CLNF::NU_RLMS: Hessian = diag(reg) + J^T J computed by
+ * the same OpenBLAS sgemm_ call (J is rows x cols row-major, Jt its weighted
+ * transpose, cols x rows), then cv::solve(Hessian, rhs, delta,
+ * DECOMP_CHOLESKY); delta is all zeros when the Hessian is not positive
+ * definite, as cv::solve leaves it. reg (cols values) may be NULL for no
+ * regularisation. hess and chol hold cols*cols floats each. */
+void au_pdm_solve_step(const float *J, const float *Jt, int rows, int cols, const float *reg, const float *rhs,
+                       float *delta, float *hess, float *chol);
 
 /* LandmarkDetector::GetPose for this PDM: [Tx, Ty, Tz, Rx, Ry, Rz] from the
  * fitted parameters and the 2D landmarks (see au_pose_from_shape). */

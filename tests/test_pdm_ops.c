@@ -8,6 +8,7 @@
  * maxima rounded up (0 where the match is exact). */
 #include "autest.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -206,11 +207,369 @@ static void test_shape2d(void **state)
     diff_report(&dp, 0);
 }
 
+
+/* ---- One RLMS iteration: Jacobians, the solve, the update, the clamp ----
+ *
+ * nurlms_iters_main.csv has, per iteration of CLNF::NU_RLMS on frames 1-3,
+ * the mean shift projected on the Jacobian (msimg_*), the solved increment
+ * (update_*) and the parameters after UpdateModelParameters + Clamp (p_*).
+ * The parameters before an iteration are the previous row's, or the call's
+ * init row in clnf_fit_main.csv. From them this recomputes
+ *   update = solve(reg + J^T J, J^T msimg - reg * p_local)
+ * with the (rigid or full) Jacobian, landmarks the view does not see removed
+ * as NU_RLMS does, and the regularisation of clnf_fit_main.csv, then applies
+ * the recorded update and compares the parameters. */
+
+typedef struct CallInfo {
+    int call;
+    float init_g[6], init_l[64];
+} CallInfo;
+
+static int find_row(const RefCsv *c, int col_call, int call, const char *stage_col, const char *stage, int scale)
+{
+    int cs = refcsv_col(c, "scale"), cst = stage_col ? refcsv_col_req(c, stage_col) : -1;
+    for (int r = 0; r < c->n_rows; r++) {
+        if ((int)refcsv_num(c, r, col_call) != call)
+            continue;
+        if (stage && strcmp(refcsv_str(c, r, cst), stage) != 0)
+            continue;
+        if (scale >= 0 && (int)refcsv_num(c, r, cs) != scale)
+            continue;
+        return r;
+    }
+    return -1;
+}
+
+static void test_rlms_iterations(void **state)
+{
+    (void)state;
+    AuPdm p;
+    load_pdm(&p, MAIN_PDM);
+    int n = p.n_points, m = p.n_modes, nn = 2 * n;
+    const float *ev = au_mat_f32(&p.eigen_values);
+    float *J = malloc(sizeof(float) * nn * (6 + m)), *Jt = malloc(sizeof(float) * nn * (6 + m));
+    float *s3 = malloc(sizeof(float) * 3 * n), ms[2 * 68], rhs[64], delta[64], hess[64 * 64], chol[64 * 64];
+    float reg[64];
+    Diff du = {"NU_RLMS update from msimg", 0, 0, 0}, dp = {"UpdateModelParameters+Clamp params", 0, 0, 0};
+    long n_rigid = 0, n_nonrigid = 0, n_invisible = 0;
+    for (int v = 0; v < 2; v++) {
+        RefCsv it, fit, idx;
+        load_csv(&it, VIDEOS[v], "nurlms_iters_main.csv");
+        load_csv(&fit, VIDEOS[v], "clnf_fit_main.csv");
+        load_csv(&idx, VIDEOS[v], "patch_response_index.csv");
+        int c_call = refcsv_col_req(&it, "call"), f_call = refcsv_col_req(&fit, "call"),
+            i_call = refcsv_col_req(&idx, "call");
+        float g[6], loc[64];
+        int cur_call = -1;
+        for (int r = 0; r < it.n_rows; r++) {
+            int call = (int)refcsv_num(&it, r, c_call);
+            int scale = (int)refcsv_get(&it, r, "scale");
+            if (call != cur_call) {
+                int fr = find_row(&fit, f_call, call, "stage", "init", -1);
+                assert_true(fr >= 0);
+                row_params(&fit, fr, g, loc, m);
+                cur_call = call;
+            }
+            if ((int)refcsv_get(&it, r, "stopped") == 1)
+                continue;
+            int rigid = str_is(&it, r, "pass", "rigid");
+            int cols = rigid ? 6 : 6 + m;
+            /* Visibility of each landmark in this call's view at this scale. */
+            int vis[68];
+            int cvis = refcsv_col_req(&idx, "visible"), clm = refcsv_col_req(&idx, "landmark"),
+                csc = refcsv_col_req(&idx, "scale");
+            int found = 0;
+            for (int k = 0; k < idx.n_rows; k++) {
+                if ((int)refcsv_num(&idx, k, i_call) != call || (int)refcsv_num(&idx, k, csc) != scale)
+                    continue;
+                vis[(int)refcsv_num(&idx, k, clm)] = (int)refcsv_num(&idx, k, cvis);
+                found++;
+            }
+            assert_int_equal(found, n);
+            row_f(&it, r, "msimg_x_", n, ms);
+            row_f(&it, r, "msimg_y_", n, ms + n);
+            if (rigid)
+                au_pdm_rigid_jacobian(&p, loc, g, NULL, J, Jt, s3);
+            else
+                au_pdm_jacobian(&p, loc, g, NULL, J, Jt, s3);
+            for (int i = 0; i < n; i++) {
+                if (vis[i])
+                    continue;
+                n_invisible++;
+                for (int k = 0; k < cols; k++) {
+                    J[i * cols + k] = J[(i + n) * cols + k] = 0;
+                    Jt[k * nn + i] = Jt[k * nn + i + n] = 0;
+                }
+            }
+            au_cv_gemv_f32(Jt, cols, nn, nn, ms, 1.0, NULL, 0.0, rhs);
+            memset(reg, 0, sizeof(reg));
+            if (!rigid) {
+                int fr = find_row(&fit, f_call, call, "stage", "nonrigid", scale);
+                assert_true(fr >= 0);
+                float reg_factor = (float)refcsv_get(&fit, fr, "reg_factor");
+                for (int j = 0; j < m; j++) {
+                    reg[6 + j] = reg_factor / ev[j];
+                    rhs[6 + j] = (float)((double)reg[6 + j] * loc[j] * -1.0 + rhs[6 + j]);
+                }
+            }
+            au_pdm_solve_step(J, Jt, nn, cols, reg, rhs, delta, hess, chol);
+            float want[64];
+            row_f(&it, r, "update_", cols, want);
+            for (int k = 0; k < cols; k++)
+                diff_add(&du, delta[k], want[k]);
+            /* Apply the recorded update. */
+            au_pdm_update_params(&p, want, cols, loc, g);
+            au_pdm_clamp(&p, loc, g);
+            float wg[6], wl[64];
+            row_params(&it, r, wg, wl, m);
+            for (int k = 0; k < 6; k++)
+                diff_add(&dp, g[k], wg[k]);
+            for (int k = 0; k < m; k++)
+                diff_add(&dp, loc[k], wl[k]);
+            memcpy(g, wg, sizeof(g));
+            memcpy(loc, wl, sizeof(float) * m);
+            if (rigid)
+                n_rigid++;
+            else
+                n_nonrigid++;
+        }
+        refcsv_free(&it);
+        refcsv_free(&fit);
+        refcsv_free(&idx);
+    }
+    print_message("  %ld rigid and %ld non-rigid iterations, %ld invisible landmark rows removed\n", n_rigid,
+                  n_nonrigid, n_invisible);
+    assert_true(n_rigid > 100 && n_nonrigid > 100 && n_invisible > 0);
+    diff_report(&du, 0);
+    diff_report(&dp, 0);
+    free(J);
+    free(Jt);
+    free(s3);
+    au_pdm_free(&p);
+}
+
+/* The Jacobian columns against central differences of CalcShape2D, moving
+ * each parameter through UpdateModelParameters (the rotation columns are
+ * derivatives with respect to a small rotation composed on the right, not
+ * the Euler angles, so only this pairing is consistent). Weights: each row
+ * of Jtw is the Jacobian column times the row's weight. */
+static void test_jacobian_finite_differences(void **state)
+{
+    (void)state;
+    AuPdm p;
+    load_pdm(&p, MAIN_PDM);
+    int n = p.n_points, m = p.n_modes, nn = 2 * n, cols = 6 + m;
+    RefCsv c;
+    load_csv(&c, "default", "clnf_frames.csv");
+    float *J = malloc(sizeof(float) * nn * cols), *Jt = malloc(sizeof(float) * nn * cols);
+    float *Jr = malloc(sizeof(float) * nn * 6), *Jrt = malloc(sizeof(float) * nn * 6);
+    float *s3 = malloc(sizeof(float) * 3 * n), *sp = malloc(sizeof(float) * nn), *sm = malloc(sizeof(float) * nn);
+    float *wts = malloc(sizeof(float) * nn);
+    double worst = 0;
+    for (int r = 0; r < c.n_rows; r += 37) {
+        float g[6], loc[64];
+        row_params(&c, r, g, loc, m);
+        au_pdm_jacobian(&p, loc, g, NULL, J, Jt, s3);
+        au_pdm_rigid_jacobian(&p, loc, g, NULL, Jr, Jrt, s3);
+        for (int k = 0; k < cols; k++) {
+            /* Steps large enough to dominate float rounding of ~300 px coordinates. */
+            float h = k == 0 ? 1e-3f : k < 4 ? 1e-3f : k < 6 ? 0.5f : 0.5f;
+            float d[64] = {0}, gp[6], gm[6], lp[64], lm[64];
+            memcpy(gp, g, sizeof(gp));
+            memcpy(gm, g, sizeof(gm));
+            memcpy(lp, loc, sizeof(float) * m);
+            memcpy(lm, loc, sizeof(float) * m);
+            d[k] = h;
+            au_pdm_update_params(&p, d, cols, lp, gp);
+            d[k] = -h;
+            au_pdm_update_params(&p, d, cols, lm, gm);
+            au_pdm_shape2d(&p, lp, gp, sp, s3);
+            au_pdm_shape2d(&p, lm, gm, sm, s3);
+            double colmax = 0, errmax = 0;
+            for (int i = 0; i < nn; i++) {
+                double fd = ((double)sp[i] - sm[i]) / (2.0 * h);
+                double jv = J[i * cols + k];
+                colmax = fmax(colmax, fabs(jv));
+                errmax = fmax(errmax, fabs(fd - jv));
+                assert_true(Jt[k * nn + i] == J[i * cols + k]);
+                if (k < 6)
+                    assert_true(Jr[i * 6 + k] == J[i * cols + k] && Jrt[k * nn + i] == J[i * cols + k]);
+            }
+            double rel = errmax / (colmax > 1 ? colmax : 1);
+            worst = fmax(worst, rel);
+            if (rel > 2e-3)
+                fail_msg("row %d column %d: |FD - J| = %g against column max %g", r, k, errmax, colmax);
+        }
+    }
+    print_message("  Jacobian vs central differences: worst relative error %.3g (tolerance 2e-3)\n", worst);
+
+    /* Weighted Jacobians: non-uniform weights scale the rows of Jtw; weights
+     * that sum to 2n (here all ones) leave ComputeJacobian unweighted. */
+    float g[6], loc[64];
+    row_params(&c, 0, g, loc, m);
+    au_pdm_jacobian(&p, loc, g, NULL, J, Jt, s3);
+    for (int i = 0; i < nn; i++)
+        wts[i] = 0.5f + (float)(i % 7);
+    float *Jw = malloc(sizeof(float) * nn * cols), *Jwt = malloc(sizeof(float) * nn * cols);
+    au_pdm_jacobian(&p, loc, g, wts, Jw, Jwt, s3);
+    au_pdm_rigid_jacobian(&p, loc, g, wts, Jr, Jrt, s3);
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < cols; k++) {
+            assert_true(Jw[i * cols + k] == J[i * cols + k]);
+            assert_true(Jwt[k * nn + i] == J[i * cols + k] * wts[i]);
+            if (k < 6)
+                assert_true(Jrt[k * nn + i] == J[i * cols + k] * wts[i]);
+        }
+    for (int i = 0; i < nn; i++)
+        wts[i] = 1.0f;
+    au_pdm_jacobian(&p, loc, g, wts, Jw, Jwt, s3);
+    assert_memory_equal(Jwt, Jt, sizeof(float) * nn * cols);
+    free(Jw);
+    free(Jwt);
+    free(J);
+    free(Jt);
+    free(Jr);
+    free(Jrt);
+    free(s3);
+    free(sp);
+    free(sm);
+    free(wts);
+    refcsv_free(&c);
+    au_pdm_free(&p);
+}
+
+/* ---- CalcParams from landmarks ----------------------------------------- */
+
+/* FaceAnalyser::AddNextFrame: CalcParams on the AU predictors' PDM from the
+ * frame's final 68 landmarks (clnf_frames.csv). */
+static void test_params_from_landmarks_fa(void **state)
+{
+    (void)state;
+    AuPdm p;
+    AuPdmWork w;
+    AuError err = {0};
+    load_pdm(&p, AU_PDM);
+    assert_int_equal(au_pdm_work_init(&w, &p, &err), AU_OK);
+    int n = p.n_points, m = p.n_modes;
+    Diff dg = {"FaceAnalyser CalcParams: global", 0, 0, 0}, dl = {"FaceAnalyser CalcParams: local", 0, 0, 0};
+    float lm[136], g[6], loc[64], wg[6], wl[64];
+    for (int v = 0; v < 2; v++) {
+        RefCsv fa, fr;
+        load_csv(&fa, VIDEOS[v], "fa_params.csv");
+        load_csv(&fr, VIDEOS[v], "clnf_frames.csv");
+        int ff = refcsv_col_req(&fr, "frame");
+        for (int r = 0; r < fa.n_rows; r++) {
+            int frame = (int)refcsv_get(&fa, r, "frame");
+            int k = find_row(&fr, ff, frame, NULL, NULL, -1);
+            assert_true(k >= 0);
+            row_shape(&fr, k, n, lm);
+            au_pdm_params_from_landmarks(&p, lm, NULL, g, loc, &w);
+            row_params(&fa, r, wg, wl, m);
+            for (int j = 0; j < 6; j++)
+                diff_add(&dg, g[j], wg[j]);
+            for (int j = 0; j < m; j++)
+                diff_add(&dl, loc[j], wl[j]);
+        }
+        refcsv_free(&fa);
+        refcsv_free(&fr);
+    }
+    diff_report(&dg, 0);
+    diff_report(&dl, 0);
+    au_pdm_work_free(&w);
+    au_pdm_free(&p);
+}
+
+/* CLNF::DetectLandmarks' hierarchical block:
+ *  - main_final = CalcShape2D(CalcParams(main_merged)) on the main PDM (no
+ *    starting rotation: OpenFace passes none);
+ *  - each part model starts from CalcParams(part_input) on its own PDM, with
+ *    the unmapped points left at (0, 0) and so missing (the eyes get 6 of 28
+ *    points): the starting parameters are the init row of clnf_fit_<part>. */
+static void test_params_from_landmarks_hierarchical(void **state)
+{
+    (void)state;
+    const char *models[] = {"main", "inner", "left_eye_28", "right_eye_28"};
+    const char *pdms[] = {MAIN_PDM, INNER_PDM, LEYE_PDM, REYE_PDM};
+    const char *fits[] = {NULL, "clnf_fit_inner.csv", "clnf_fit_left_eye_28.csv", "clnf_fit_right_eye_28.csv"};
+    const char *dirs[] = {"changeLighting", "default", "images"};
+    for (int k = 0; k < 4; k++) {
+        AuPdm p;
+        AuPdmWork w;
+        AuError err = {0};
+        load_pdm(&p, pdms[k]);
+        assert_int_equal(au_pdm_work_init(&w, &p, &err), AU_OK);
+        int n = p.n_points, m = p.n_modes;
+        char what_g[96], what_s[96];
+        snprintf(what_g, sizeof(what_g), "hierarchical CalcParams, %s: params", models[k]);
+        snprintf(what_s, sizeof(what_s), "hierarchical CalcParams, %s: shape (px)", models[k]);
+        Diff dg = {what_g, 0, 0, 0}, ds = {what_s, 0, 0, 0};
+        float lm[136], g[6], loc[64], wg[6], wl[64], shape[136], want[136], s3[204];
+        long n_missing = 0;
+        for (int d = 0; d < 3; d++) {
+            RefCsv h, fit;
+            load_csv(&h, dirs[d], "hierarchical.csv");
+            if (fits[k])
+                load_csv(&fit, dirs[d], fits[k]);
+            int hc = refcsv_col_req(&h, "call"), fc = fits[k] ? refcsv_col_req(&fit, "call") : -1;
+            for (int r = 0; r < h.n_rows; r++) {
+                if (!str_is(&h, r, "model", models[k]))
+                    continue;
+                const char *stage = k == 0 ? "main_merged" : "part_input";
+                if (!str_is(&h, r, "stage", stage))
+                    continue;
+                assert_int_equal((int)refcsv_get(&h, r, "n_points"), n);
+                row_shape(&h, r, n, lm);
+                for (int i = 0; i < n; i++)
+                    n_missing += lm[i] == 0;
+                au_pdm_params_from_landmarks(&p, lm, NULL, g, loc, &w);
+                int call = (int)refcsv_num(&h, r, hc);
+                if (k == 0) {
+                    /* main_final is the next row of the same call. */
+                    int f = r + 1;
+                    assert_true(f < h.n_rows && str_is(&h, f, "stage", "main_final"));
+                    assert_int_equal((int)refcsv_num(&h, f, hc), call);
+                    au_pdm_shape2d(&p, loc, g, shape, s3);
+                    row_shape(&h, f, n, want);
+                    for (int i = 0; i < 2 * n; i++)
+                        diff_add(&ds, shape[i], want[i]);
+                } else {
+                    int f = find_row(&fit, fc, call, "stage", "init", -1);
+                    if (f < 0)
+                        continue; /* part not fitted on this call: no init row */
+                    row_params(&fit, f, wg, wl, m);
+                    for (int j = 0; j < 6; j++)
+                        diff_add(&dg, g[j], wg[j]);
+                    for (int j = 0; j < m; j++)
+                        diff_add(&dg, loc[j], wl[j]);
+                    au_pdm_shape2d(&p, loc, g, shape, s3);
+                    row_shape(&fit, f, n, want);
+                    for (int i = 0; i < 2 * n; i++)
+                        diff_add(&ds, shape[i], want[i]);
+                }
+            }
+            refcsv_free(&h);
+            if (fits[k])
+                refcsv_free(&fit);
+        }
+        if (k >= 2)
+            assert_true(n_missing > 0); /* the eyes' unmapped points were exercised */
+        if (k > 0)
+            diff_report(&dg, 0);
+        diff_report(&ds, 0);
+        au_pdm_work_free(&w);
+        au_pdm_free(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params_from_bbox),
         cmocka_unit_test(test_shape2d),
+        cmocka_unit_test(test_rlms_iterations),
+        cmocka_unit_test(test_jacobian_finite_differences),
+        cmocka_unit_test(test_params_from_landmarks_fa),
+        cmocka_unit_test(test_params_from_landmarks_hierarchical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
