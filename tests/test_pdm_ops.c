@@ -561,6 +561,408 @@ static void test_params_from_landmarks_hierarchical(void **state)
     }
 }
 
+/* ---- AlignShapesWithScale ---------------------------------------------- */
+
+/* Patch_experts::Response: sim_img_to_ref = AlignShapesWithScale(image
+ * shape, reference shape) over the 68 landmarks of each call and scale. */
+static void test_align_patch_similarity(void **state)
+{
+    (void)state;
+    Diff d = {"AlignShapesWithScale img_to_ref (68 points)", 0, 0, 0};
+    float img[136], ref[136], A[4], scratch[6 * 68];
+    static const char *const names[4] = {"img_to_ref_00", "img_to_ref_01", "img_to_ref_10", "img_to_ref_11"};
+    for (int v = 0; v < 2; v++) {
+        RefCsv c;
+        load_csv(&c, VIDEOS[v], "patch_response_index.csv");
+        int cl = refcsv_col_req(&c, "landmark"), cx = refcsv_col_req(&c, "lmk_x"), cy = refcsv_col_req(&c, "lmk_y"),
+            rx = refcsv_col_req(&c, "ref_x"), ry = refcsv_col_req(&c, "ref_y");
+        for (int r = 0; r + 68 <= c.n_rows; r += 68) {
+            for (int i = 0; i < 68; i++) {
+                assert_int_equal((int)refcsv_num(&c, r + i, cl), i);
+                img[2 * i] = (float)refcsv_num(&c, r + i, cx);
+                img[2 * i + 1] = (float)refcsv_num(&c, r + i, cy);
+                ref[2 * i] = (float)refcsv_num(&c, r + i, rx);
+                ref[2 * i + 1] = (float)refcsv_num(&c, r + i, ry);
+            }
+            au_align_with_scale_f(img, ref, 68, A, scratch);
+            for (int k = 0; k < 4; k++)
+                diff_add(&d, A[k], (float)refcsv_get(&c, r, names[k]));
+        }
+        refcsv_free(&c);
+    }
+    diff_report(&d, 0);
+}
+
+/* FaceAnalyser's AlignFaceMask: the 2x2 part of the warp is
+ * AlignShapesWithScale over the 24 rigid points of the landmarks against
+ * 0.7 * the AU PDM's mean shape. */
+static void test_align_face_rigid_points(void **state)
+{
+    (void)state;
+    static const int rigid[24] = {1, 2, 3, 4, 12, 13, 14, 15, 27, 28, 29, 31, 32, 33, 34, 35, 36, 39, 40, 41, 42, 45, 46, 47};
+    static const char *const names[4] = {"warp_00", "warp_01", "warp_10", "warp_11"};
+    AuPdm p;
+    load_pdm(&p, AU_PDM);
+    const float *mean = au_mat_f32(&p.mean_shape);
+    int n = p.n_points;
+    float src[48], dst[48], lm[136], A[4], scratch[6 * 24];
+    for (int i = 0; i < 24; i++) {
+        /* Mat * 0.7 is a float scale by (float)0.7. */
+        dst[2 * i] = mean[rigid[i]] * (float)0.7;
+        dst[2 * i + 1] = mean[rigid[i] + n] * (float)0.7;
+    }
+    Diff d = {"AlignShapesWithScale, AU alignment (24 pts)", 0, 0, 0};
+    for (int v = 0; v < 2; v++) {
+        RefCsv al, fr;
+        load_csv(&al, VIDEOS[v], "fa_align.csv");
+        load_csv(&fr, VIDEOS[v], "clnf_frames.csv");
+        int ff = refcsv_col_req(&fr, "frame");
+        for (int r = 0; r < al.n_rows; r++) {
+            int k = find_row(&fr, ff, (int)refcsv_get(&al, r, "frame"), NULL, NULL, -1);
+            assert_true(k >= 0);
+            row_shape(&fr, k, n, lm);
+            for (int i = 0; i < 24; i++) {
+                src[2 * i] = lm[rigid[i]];
+                src[2 * i + 1] = lm[rigid[i] + n];
+            }
+            au_align_with_scale_f(src, dst, 24, A, scratch);
+            for (int j = 0; j < 4; j++)
+                diff_add(&d, A[j], (float)refcsv_get(&al, r, names[j]));
+        }
+        refcsv_free(&al);
+        refcsv_free(&fr);
+    }
+    diff_report(&d, 0);
+    au_pdm_free(&p);
+}
+
+/* ---- Pose and camera-space shape --------------------------------------- */
+
+/* GetPose (solvePnP refinement of the weak-perspective estimate) and
+ * CLNF::GetShape against pose_shape3d.csv, with FeatureExtraction's camera
+ * (fx = fy = 500, cx = 320, cy = 240), from clnf_frames' parameters and
+ * landmarks; and the pose against the output CSV's pose_* columns (printed
+ * with 1 decimal for T, 3 for R). */
+static void test_pose_and_camera_shape(void **state)
+{
+    (void)state;
+    AuPdm p;
+    AuPdmWork w;
+    AuError err = {0};
+    load_pdm(&p, MAIN_PDM);
+    assert_int_equal(au_pdm_work_init(&w, &p, &err), AU_OK);
+    int n = p.n_points, m = p.n_modes;
+    Diff dt = {"GetPose translation (mm)", 0, 0, 0}, dr = {"GetPose rotation (rad)", 0, 0, 0},
+         ds = {"GetShape camera-space 3D (mm)", 0, 0, 0}, dct = {"pose T vs output CSV (printed %.1f)", 0, 0, 0},
+         dcr = {"pose R vs output CSV (printed %.3f)", 0, 0, 0};
+    static const char *const pn[6] = {"pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"};
+    float g[6], loc[64], lm[136], pose[6], xyz[204], want[204];
+    for (int v = 0; v < 2; v++) {
+        RefCsv ps, fr, out;
+        load_csv(&ps, VIDEOS[v], "pose_shape3d.csv");
+        load_csv(&fr, VIDEOS[v], "clnf_frames.csv");
+        char rel[256], path[1024];
+        snprintf(rel, sizeof(rel), "openface/reference/%s.csv", VIDEOS[v]);
+        autest_path(path, sizeof(path), rel);
+        refcsv_load(&out, path);
+        int ff = refcsv_col_req(&fr, "frame"), of = refcsv_col(&out, "frame");
+        if (of < 0)
+            of = refcsv_col_req(&out, " frame");
+        for (int r = 0; r < ps.n_rows; r++) {
+            int frame = (int)refcsv_get(&ps, r, "frame");
+            int k = find_row(&fr, ff, frame, NULL, NULL, -1);
+            assert_true(k >= 0);
+            row_params(&fr, k, g, loc, m);
+            row_shape(&fr, k, n, lm);
+            au_pdm_pose(&p, loc, g, lm, 500, 500, 320, 240, pose, &w);
+            for (int j = 0; j < 6; j++)
+                diff_add(j < 3 ? &dt : &dr, pose[j], refcsv_get(&ps, r, pn[j]));
+            au_pdm_camera_shape3d(&p, loc, g, lm, 500, 500, 320, 240, xyz, &w);
+            row_f(&ps, r, "X_", n, want);
+            row_f(&ps, r, "Y_", n, want + n);
+            row_f(&ps, r, "Z_", n, want + 2 * n);
+            for (int i = 0; i < 3 * n; i++)
+                diff_add(&ds, xyz[i], want[i]);
+            int o = find_row(&out, of, frame, NULL, NULL, -1);
+            assert_true(o >= 0);
+            for (int j = 0; j < 6; j++) {
+                char name[32];
+                snprintf(name, sizeof(name), "%s", pn[j]);
+                int col = refcsv_col(&out, name);
+                if (col < 0) {
+                    snprintf(name, sizeof(name), " %s", pn[j]);
+                    col = refcsv_col_req(&out, name);
+                }
+                diff_add(j < 3 ? &dct : &dcr, pose[j], refcsv_num(&out, o, col));
+            }
+        }
+        refcsv_free(&ps);
+        refcsv_free(&fr);
+        refcsv_free(&out);
+    }
+    diff_report(&dt, 0);
+    diff_report(&dr, 0);
+    diff_report(&ds, 0);
+    /* Half a unit of the last printed digit (plus float noise in the printing). */
+    diff_report(&dct, 0.05 + 1e-6);
+    diff_report(&dcr, 0.0005 + 1e-9);
+    au_pdm_work_free(&w);
+    au_pdm_free(&p);
+}
+
+/* ---- Rotation helpers and OpenCV kernels: known answers and properties ---
+ * The hard-coded expectations were produced by the system's OpenCV 4.6
+ * (python3-opencv, the same build OpenFace used) with cv2.Rodrigues,
+ * cv2.SVDecomp/gemm/determinant and cv2.solve, printed with %.9g / %.17g. */
+
+static void test_rotation_known_answers(void **state)
+{
+    (void)state;
+    const float r[3] = {0.1f, -0.2f, 0.3f};
+    const float R_cv[9] = {0.935754776f, -0.302932739f, -0.180540085f, 0.283164978f, 0.950580597f,
+                           -0.12733458f, 0.210191712f,  0.0680313185f, 0.975290298f};
+    float R[9], back[3];
+    au_axis_angle_to_rot_f(r, R);
+    assert_memory_equal(R, R_cv, sizeof(R));
+    au_rot_to_axis_angle_f(R, back);
+    const float back_cv[3] = {0.100000001f, -0.200000003f, 0.300000042f};
+    assert_memory_equal(back, back_cv, sizeof(back));
+
+    /* PDM::Orthonormalise of UpdateModelParameters' small-rotation matrix. */
+    const float d[3] = {0.01f, -0.02f, 0.015f};
+    float R2[9] = {1, -d[2], d[1], d[2], 1, -d[0], -d[1], d[0], 1};
+    au_orthonormalise_f(R2);
+    const float orth_cv[9] = {0.999687612f, -0.0150944591f, -0.0199178159f, 0.0148946941f, 0.999837518f,
+                              -0.0101462007f, 0.0200676918f, 0.0098465085f, 0.999750078f};
+    assert_memory_equal(R2, orth_cv, sizeof(R2));
+
+    /* Euler <-> matrix round trips (float as OpenFace, and double). */
+    for (int k = 0; k < 50; k++) {
+        float e[3] = {0.9f * sinf(0.7f * k), 1.2f * cosf(1.3f * k), 1.5f * sinf(0.37f * k + 1)}, Rf[9], e2[3], aa[3];
+        au_euler_to_rot_f(e, Rf);
+        double det = au_cv_det3_f32(Rf);
+        assert_true(fabs(det - 1) < 1e-6);
+        au_rot_to_euler_f(Rf, e2);
+        for (int j = 0; j < 3; j++)
+            assert_true(fabsf(e2[j] - e[j]) < 2e-5f);
+        au_euler_to_axis_angle_f(e, aa);
+        au_axis_angle_to_euler_f(aa, e2);
+        for (int j = 0; j < 3; j++)
+            assert_true(fabsf(e2[j] - e[j]) < 2e-5f);
+        double ed[3] = {e[0], e[1], e[2]}, Rd[9], ed2[3];
+        au_euler_to_rot_d(ed, Rd);
+        au_rot_to_euler_d(Rd, ed2);
+        for (int j = 0; j < 3; j++) {
+            assert_true(fabs(ed2[j] - ed[j]) < 1e-12);
+            assert_true(fabs(Rd[j] - Rf[j]) < 1e-6);
+        }
+    }
+    /* Zero rotation vector: identity, and the Jacobian OpenCV gives there. */
+    double z[3] = {0, 0, 0}, Rz[9], Jz[27];
+    au_axis_angle_to_rot_jac_d(z, Rz, Jz);
+    assert_true(Rz[0] == 1 && Rz[4] == 1 && Rz[8] == 1 && Rz[1] == 0);
+    assert_true(Jz[5] == -1 && Jz[7] == 1 && Jz[11] == 1 && Jz[15] == -1 && Jz[19] == -1 && Jz[21] == 1);
+    /* A rotation by pi takes the special branch of cv::Rodrigues. */
+    double Rpi[9] = {-1, 0, 0, 0, -1, 0, 0, 0, 1}, rpi[3];
+    au_rot_to_axis_angle_d(Rpi, rpi);
+    assert_true(fabs(rpi[0]) < 1e-12 && fabs(rpi[1]) < 1e-12 && fabs(fabs(rpi[2]) - 3.14159265358979323846) < 1e-12);
+    /* Out-of-range input: a zero vector, as cv::Rodrigues returns. */
+    double Rbad[9] = {1, 0, 0, 0, 1, 0, 0, 0, NAN};
+    au_rot_to_axis_angle_d(Rbad, rpi);
+    assert_true(rpi[0] == 0 && rpi[1] == 0 && rpi[2] == 0);
+}
+
+static void test_linalg_known_answers(void **state)
+{
+    (void)state;
+    /* cv::solve(DECOMP_CHOLESKY) on a block-diagonal SPD 6x6. */
+    const float A3[9] = {4, 2, 0.6f, 2, 5, 1, 0.6f, 1, 3};
+    float A[36] = {0}, b[6] = {1, 2, 3, 1, 2, 3}, x[6], scratch[36];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            A[i * 6 + j] = A[(i + 3) * 6 + j + 3] = A3[i * 3 + j];
+    assert_int_equal(au_cv_solve_cholesky_f32(A, 6, b, x, scratch), 1);
+    const float x_cv[6] = {0.0044843033f, 0.212556049f, 0.928251147f, 0.0044843033f, 0.212556049f, 0.928251147f};
+    assert_memory_equal(x, x_cv, sizeof(x));
+    /* Not positive definite: failure and a zero solution, as cv::solve. */
+    A[0] = -1;
+    assert_int_equal(au_cv_solve_cholesky_f32(A, 6, b, x, scratch), 0);
+    for (int i = 0; i < 6; i++)
+        assert_true(x[i] == 0);
+
+    /* cv::solve(DECOMP_SVD) in double (the pose refinement's step). */
+    const double Ad[36] = {4, 1, 0, 0, 0, 0.5, 1, 3, 0.2, 0, 0, 0, 0, 0.2, 2, 0.1, 0, 0,
+                           0, 0, 0.1, 5, 1, 0,   0, 0, 0,   1, 6, 0.3, 0.5, 0, 0, 0, 0.3, 7};
+    const double bd[6] = {1, 2, 3, 4, 5, 6};
+    const double xd_cv[6] = {0.0037296463234650079, 0.57134755645961599, 1.4111384214884255,
+                             0.63453645731223629,   0.68620387128997529, 0.82746771649303941};
+    double xd[6];
+    au_cv_solve_svd_f64(Ad, 6, bd, xd);
+    assert_memory_equal(xd, xd_cv, sizeof(xd));
+
+    /* A rank-deficient SVD completes U with OpenCV's seeded random vectors;
+     * the result must still be orthonormal (and matched cv2.SVDecomp bit for
+     * bit when checked). */
+    const float Z[9] = {1, 2, 3, 2, 4, 6, 1, 1, 1};
+    float W[3], U[9], Vt[9];
+    au_cv_svd_square_f32(Z, 3, W, U, Vt);
+    assert_true(W[2] < 1e-6f && W[0] >= W[1] && W[1] >= W[2]);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            double dot = 0;
+            for (int k = 0; k < 3; k++)
+                dot += (double)U[k * 3 + i] * U[k * 3 + j];
+            assert_true(fabs(dot - (i == j)) < 1e-6);
+        }
+    /* Reconstruction U W Vt. */
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            double v = 0;
+            for (int k = 0; k < 3; k++)
+                v += (double)U[i * 3 + k] * W[k] * Vt[k * 3 + j];
+            assert_true(fabs(v - Z[i * 3 + j]) < 1e-5);
+        }
+    /* cv::norm and cv::gemm's special 3x3 case. */
+    const float v4[5] = {3, 4, 0, 0, 12};
+    assert_true(au_cv_norm_l2_f32(v4, 5) == 13.0);
+    float y[3];
+    const float xv[3] = {1, 2, 3}, c[3] = {1, 1, 1};
+    au_cv_gemv_f32(A3, 3, 3, 3, xv, 1.0, c, 2.0, y);
+    assert_true(y[0] == 4 + 4 + 1.8f + 2 && y[1] == 2 + 10 + 3 + 2 && y[2] == 0.6f + 2 + 9 + 2);
+}
+
+static void test_alignment_properties(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    float src[2 * N], dst[2 * N], A[4], scratch[6 * N];
+    const float th = 0.3f, sc = 2.0f;
+    for (int i = 0; i < N; i++) {
+        float x = 100 + 40 * sinf(i * 0.9f), y = 80 + 30 * cosf(i * 1.7f);
+        src[2 * i] = x;
+        src[2 * i + 1] = y;
+        dst[2 * i] = sc * (cosf(th) * x - sinf(th) * y) + 17;
+        dst[2 * i + 1] = sc * (sinf(th) * x + cosf(th) * y) - 5;
+    }
+    au_align_with_scale_f(src, dst, N, A, scratch);
+    assert_true(fabsf(A[0] - sc * cosf(th)) < 1e-5f && fabsf(A[1] + sc * sinf(th)) < 1e-5f);
+    assert_true(fabsf(A[2] - sc * sinf(th)) < 1e-5f && fabsf(A[3] - sc * cosf(th)) < 1e-5f);
+    /* A mirrored target: Kabsch returns a rotation (det +1), never the reflection. */
+    float from[2 * N], to[2 * N], R[4];
+    for (int i = 0; i < N; i++) {
+        from[2 * i] = src[2 * i] - 100;
+        from[2 * i + 1] = src[2 * i + 1] - 80;
+        to[2 * i] = -from[2 * i];
+        to[2 * i + 1] = from[2 * i + 1];
+    }
+    au_align_kabsch2d_f(from, to, N, R);
+    assert_true(fabs(au_cv_det2_f32(R) - 1) < 1e-6);
+    /* 100+ points go through OpenBLAS as in OpenCV; same answer up to rounding. */
+    enum { M = 120 };
+    float big_s[2 * M], big_d[2 * M], A2[4], scratch2[6 * M];
+    for (int i = 0; i < M; i++) {
+        big_s[2 * i] = src[2 * (i % N)] + i * 0.01f;
+        big_s[2 * i + 1] = src[2 * (i % N) + 1] - i * 0.02f;
+        float x = big_s[2 * i], y = big_s[2 * i + 1];
+        big_d[2 * i] = sc * (cosf(th) * x - sinf(th) * y);
+        big_d[2 * i + 1] = sc * (sinf(th) * x + cosf(th) * y);
+    }
+    au_align_with_scale_f(big_s, big_d, M, A2, scratch2);
+    assert_true(fabsf(A2[0] - sc * cosf(th)) < 1e-5f && fabsf(A2[2] - sc * sinf(th)) < 1e-5f);
+}
+
+/* Edge cases and consistency of the PDM operations on the main model. */
+static void test_pdm_ops_edges(void **state)
+{
+    (void)state;
+    AuPdm p;
+    AuPdmWork w;
+    AuError err = {0};
+    load_pdm(&p, MAIN_PDM);
+    assert_int_equal(au_pdm_work_init(&w, &p, &err), AU_OK);
+    int n = p.n_points, m = p.n_modes;
+    const float *ev = au_mat_f32(&p.eigen_values);
+
+    /* Clamp: to exactly +-3 sqrt(eigenvalue), inside values untouched. */
+    float loc[64], g[6] = {1, 0, 0, 0, 0, 0};
+    for (int j = 0; j < m; j++)
+        loc[j] = (j % 3 == 0 ? 10.f : j % 3 == 1 ? -10.f : 0.01f) * sqrtf(ev[j]);
+    au_pdm_clamp(&p, loc, g);
+    for (int j = 0; j < m; j++) {
+        float lim = (float)(3.0f * sqrt((double)ev[j]));
+        if (j % 3 == 0)
+            assert_true(loc[j] == lim);
+        else if (j % 3 == 1)
+            assert_true(loc[j] == -lim);
+        else
+            assert_true(loc[j] == 0.01f * sqrtf(ev[j]));
+    }
+    assert_true(g[0] == 1 && g[1] == 0 && g[4] == 0);
+
+    /* CalcParams(bbox) with no rotation, then CalcBoundingBox: the same centre,
+     * and the scale is the mean of the two box-to-model ratios, so those
+     * ratios average to 1 against the returned box. */
+    memset(loc, 0, sizeof(loc));
+    AuRectF box = {120.5f, 80.25f, 210.0f, 190.0f}, out;
+    float gb[6];
+    au_pdm_params_from_bbox(&p, &box, loc, NULL, gb, &w);
+    au_pdm_bbox(&p, gb, loc, &out, &w);
+    assert_true(fabsf(out.x + out.width / 2 - (box.x + box.width / 2)) < 1e-3f);
+    assert_true(fabsf(out.y + out.height / 2 - (box.y + box.height / 2)) < 1e-3f);
+    assert_true(fabsf((box.width / out.width + box.height / out.height) / 2 - 1) < 1e-5f);
+
+    /* CalcParams(landmarks) of a model shape recovers it closely (not
+     * exactly: the fit is regularised towards the mean shape and stops once
+     * it improves by less than 0.1% three times). */
+    float shape[136], s3[204], gf[6], lf[64], truth_g[6] = {1.3f, 0.1f, -0.2f, 0.05f, 300.f, 220.f};
+    for (int j = 0; j < m; j++)
+        loc[j] = 0.5f * sqrtf(ev[j]) * (j % 2 ? 1 : -1);
+    au_pdm_shape2d(&p, loc, truth_g, shape, s3);
+    au_pdm_params_from_landmarks(&p, shape, NULL, gf, lf, &w);
+    float refit[136];
+    au_pdm_shape2d(&p, lf, gf, refit, s3);
+    double worst = 0;
+    for (int i = 0; i < 2 * n; i++)
+        worst = fmax(worst, fabs(refit[i] - shape[i]));
+    print_message("  CalcParams(landmarks) of a model shape: worst refit error %.3g px\n", worst);
+    assert_true(worst < 0.5);
+    assert_true(fabsf(gf[0] - truth_g[0]) < 1e-2f && fabsf(gf[4] - truth_g[4]) < 0.5f);
+
+    /* With one landmark missing the fit still uses the rest. */
+    float miss[136];
+    memcpy(miss, shape, sizeof(miss));
+    miss[30] = 0;
+    au_pdm_params_from_landmarks(&p, miss, NULL, gf, lf, &w);
+    au_pdm_shape2d(&p, lf, gf, refit, s3);
+    assert_true(fabsf(refit[30] - shape[30]) < 1.0f);
+
+    /* No landmark at all: zeros instead of OpenFace's uninitialised read. */
+    float none[136] = {0};
+    au_pdm_params_from_landmarks(&p, none, NULL, gf, lf, &w);
+    for (int j = 0; j < 6; j++)
+        assert_true(gf[j] == 0);
+    for (int j = 0; j < m; j++)
+        assert_true(lf[j] == 0);
+
+    /* Pose with zero scale: zeros, as GetPose. */
+    float pose[6] = {1, 1, 1, 1, 1, 1}, g0[6] = {0, 0, 0, 0, 0, 0};
+    au_pdm_pose(&p, lf, g0, shape, 500, 500, 320, 240, pose, &w);
+    for (int j = 0; j < 6; j++)
+        assert_true(pose[j] == 0);
+
+    /* A NaN rotation update falls back to zero angles, as OpenFace's fix. */
+    float gn[6] = {1, 0.1f, 0.2f, 0.3f, 0, 0}, dn[6] = {0, NAN, 0, 0, 0, 0};
+    au_pdm_update_params(&p, dn, 6, lf, gn);
+    assert_true(gn[1] == 0 && gn[2] == 0 && gn[3] == 0);
+
+    au_pdm_work_free(&w);
+    au_pdm_work_free(&w); /* twice is harmless */
+    AuPdmWork zero;
+    memset(&zero, 0, sizeof(zero));
+    au_pdm_work_free(&zero);
+    au_pdm_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +972,13 @@ int main(void)
         cmocka_unit_test(test_jacobian_finite_differences),
         cmocka_unit_test(test_params_from_landmarks_fa),
         cmocka_unit_test(test_params_from_landmarks_hierarchical),
+        cmocka_unit_test(test_align_patch_similarity),
+        cmocka_unit_test(test_align_face_rigid_points),
+        cmocka_unit_test(test_pose_and_camera_shape),
+        cmocka_unit_test(test_rotation_known_answers),
+        cmocka_unit_test(test_linalg_known_answers),
+        cmocka_unit_test(test_alignment_properties),
+        cmocka_unit_test(test_pdm_ops_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
