@@ -37,14 +37,18 @@ void au_pdm_free(AuPdm *p);
  * then all y, image pixels). Everything is float as in OpenFace (cv::Vec6f,
  * cv::Mat_<float>); the products that OpenFace hands to OpenBLAS (sgemm) go
  * to OpenBLAS with the same arguments, and the ones OpenCV computes with its
- * own kernels are reproduced in linalg.c. */
+ * own kernels are reproduced in linalg.c. With the same OpenBLAS (Debian's
+ * 0.3.21) on the reference machine kind every operation here matches
+ * OpenFace's dumped values bit for bit (tests/test_pdm_ops.c); elsewhere the
+ * OpenBLAS kernel's summation order may move results by float rounding. */
 
 typedef struct AuRectF {
     float x, y, width, height;
 } AuRectF;
 
 /* Scratch for the per-frame operations below, sized for one PDM (no
- * allocation per call). Not shared between threads. */
+ * allocation per call): pass it only with the PDM it was initialised for.
+ * Not shared between threads. */
 typedef struct AuPdmWork {
     int n_points, n_modes;
     float *fbuf;  /* float scratch */
