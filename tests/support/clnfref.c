@@ -7,66 +7,12 @@
 
 #include "autest.h"
 
-/* Some intermediates end a row early (nurlms_iters_main.csv's "stopped" rows
- * carry only the key columns); refcsv wants every row complete, so such
- * files are loaded from a temporary copy with the short rows padded with
- * empty fields. */
 void clnfref_load_csv(RefCsv *c, const char *dir, const char *file)
 {
     char rel[512], path[1024];
     snprintf(rel, sizeof(rel), "%s/%s", dir, file);
     autest_path(path, sizeof(path), rel);
-    unsigned char *data;
-    size_t size;
-    autest_require_file(path);
-    if (autest_read_file(path, &data, &size))
-        fail_msg("cannot read %s", path);
-    int header_fields = 0, short_rows = 0;
-    size_t line_start = 0;
-    for (size_t i = 0, fields = 1; i < size; i++) {
-        if (data[i] == ',')
-            fields++;
-        else if (data[i] == '\n') {
-            if (line_start == 0)
-                header_fields = (int)fields;
-            else if ((int)fields < header_fields)
-                short_rows++;
-            fields = 1;
-            line_start = i + 1;
-        }
-    }
-    if (!short_rows) {
-        free(data);
-        refcsv_load(c, path);
-        return;
-    }
-    char tmpdir[512], tmp[1024];
-    autest_mkdtemp(tmpdir, sizeof(tmpdir));
-    snprintf(tmp, sizeof(tmp), "%s/%s", tmpdir, file);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        fail_msg("cannot write %s", tmp);
-    size_t start = 0;
-    int line = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] != '\n')
-            continue;
-        int fields = 1;
-        for (size_t k = start; k < i; k++)
-            fields += data[k] == ',';
-        fwrite(data + start, 1, i - start, f);
-        for (; line > 0 && fields < header_fields; fields++)
-            fputc(',', f);
-        fputc('\n', f);
-        start = i + 1;
-        line++;
-    }
-    if (start < size) /* no final newline */
-        fwrite(data + start, 1, size - start, f);
-    fclose(f);
-    free(data);
-    refcsv_load(c, tmp);
-    autest_rmtree(tmpdir);
+    refcsv_load(c, path);
 }
 
 int clnfref_int(const RefCsv *c, int row, int col)
