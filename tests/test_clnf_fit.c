@@ -620,7 +620,7 @@ typedef struct ModelRef {
 } ModelRef;
 
 typedef struct CallStats {
-    int calls, rows, iters_mismatch, early_mismatch, view_mismatch;
+    int calls, rows, iters_mismatch, early_mismatch, view_mismatch, nonfrontal_last_view;
     double init_lmk, pass_lmk, pass_p, final_lmk, final_p, lhood, part_final_lmk;
 } CallStats;
 
@@ -704,7 +704,11 @@ static int find_call_row(const ModelRef *mr, int frame, int call)
     return -1;
 }
 
-static void check_calls(Fixture *f, const char *dir, AuImageF32 *frames, int last_frame, CallStats *st)
+/* Runs every call of frames 1..last_frame; the per-pass rows are compared
+ * up to frame fit_rows_until (the dumps' OF_DUMP_FIT_FRAMES), the call
+ * results for every frame. */
+static void check_calls(Fixture *f, const char *dir, AuImageF32 *frames, int last_frame, int fit_rows_until,
+                        CallStats *st)
 {
     const int n = f->clnf.n, m = f->clnf.m;
     ModelRef refs[1 + 8];
@@ -725,9 +729,15 @@ static void check_calls(Fixture *f, const char *dir, AuImageF32 *frames, int las
         const int frame = clnfref_int(calls, r, refs[0].cc.frame), call = clnfref_int(calls, r, refs[0].cc.call);
         if (frame > last_frame)
             break;
-        const int init_row = find_fit_row(&refs[0].fit, &refs[0].fc, frame, call, "main", "init", -1);
-        assert_true(init_row >= 0);
-        row_params(&refs[0].fit, &refs[0].fc, init_row, m, g0, l0);
+        if (frame <= fit_rows_until) {
+            const int init_row = find_fit_row(&refs[0].fit, &refs[0].fc, frame, call, "main", "init", -1);
+            assert_true(init_row >= 0);
+            row_params(&refs[0].fit, &refs[0].fc, init_row, m, g0, l0);
+        } else {
+            /* a tracking call starts from the previous frame's result */
+            assert_true(r > 0 && clnfref_int(calls, r - 1, refs[0].cc.frame) == frame - 1);
+            row_params(calls, &refs[0].cc, r - 1, m, g0, l0);
+        }
         au_clnf_set_params(&f->clnf, g0, l0);
         AuClnfParams params = f->params;
         params.refine_hierarchical = clnfref_int(calls, r, c_rh);
@@ -744,8 +754,9 @@ static void check_calls(Fixture *f, const char *dir, AuImageF32 *frames, int las
         assert_int_equal(fit_success, clnfref_int(calls, r, c_fs));
         assert_int_equal(f->clnf.parts_used, clnfref_int(calls, r, c_pu));
         st->view_mismatch += f->clnf.view_used != clnfref_int(calls, r, c_lv);
+        st->nonfrontal_last_view += f->clnf.view_used != 0 && call > 10; /* tracking calls */
         st->lhood = fmax(st->lhood, fabs((double)f->clnf.model_likelihood - (float)refcsv_num(calls, r, c_ml)));
-        for (int k = 0; k < 1 + n_parts; k++)
+        for (int k = 0; frame <= fit_rows_until && k < 1 + n_parts; k++)
             compare_model_rows(f, &refs[k], &cc, frame, call, st);
         row_params(calls, &refs[0].cc, r, m, gw, lw);
         row_landmarks(calls, &refs[0].cc, r, n, want);
@@ -794,24 +805,27 @@ static void test_detect_landmarks_changelighting(void **state)
     CallStats st;
     memset(&st, 0, sizeof(st));
     AuImageF32 *frames = decode_frames("openface/videos/changeLighting.wmv", 88);
-    check_calls(f, CL_DIR, frames, 88, &st);
+    check_calls(f, CL_DIR, frames, 88, 88, &st);
     free_frames(frames, 88);
     report_calls(CL_DIR, &st);
     assert_int_equal(st.calls, 98); /* 11 hypotheses on frame 1, then one tracking call per frame */
     check_calls_stats(&st);
 }
 
+/* default.wmv: all 288 frames (287 tracked; the head turns and 13 frames use
+ * views 1 or 6 at the last scale); pass rows for frames 1-30. */
 static void test_detect_landmarks_default(void **state)
 {
     Fixture *f = *state;
     prepare_sigmas(f);
     CallStats st;
     memset(&st, 0, sizeof(st));
-    AuImageF32 *frames = decode_frames("openface/videos/default.wmv", 30);
-    check_calls(f, DEF_DIR, frames, 30, &st);
-    free_frames(frames, 30);
+    AuImageF32 *frames = decode_frames("openface/videos/default.wmv", 288);
+    check_calls(f, DEF_DIR, frames, 288, 30, &st);
+    free_frames(frames, 288);
     report_calls(DEF_DIR, &st);
-    assert_int_equal(st.calls, 11 + 29);
+    assert_int_equal(st.calls, 11 + 287);
+    assert_int_equal(st.nonfrontal_last_view, 13);
     check_calls_stats(&st);
 }
 
@@ -829,7 +843,7 @@ static void test_detect_landmarks_images(void **state)
     AuProfile prof;
     au_profile_reset(&prof);
     au_clnf_set_profile(&f->clnf, &prof);
-    check_calls(f, "openface/reference/intermediates/images", imgs, 3, &st);
+    check_calls(f, "openface/reference/intermediates/images", imgs, 3, 3, &st);
     au_clnf_set_profile(&f->clnf, NULL);
     free_frames(imgs, 3);
     /* stage timing: 3 main scales per image, parts timed as a whole */
