@@ -13,9 +13,7 @@
  * AlignFaceMask, FHOG, running medians, SVR/SVM; the offline post-processing
  * runs in au_tracker_finish.
  *
- * Not yet here (said in the results): the MTCNN detector and the CNN
- * detection validator. Without a detector the tracker only starts from a box
- * given through tracker_internal.h; without the validator a fit counts as
+ * Not yet here: the CNN detection validator. Without it a fit counts as
  * validated when it succeeds (OpenFace's behaviour with validation off), and
  * the confidence is 1 or 0. Gaze is reported as 0. */
 #include <math.h>
@@ -30,6 +28,7 @@
 #include "fhog.h"
 #include "imgproc.h"
 #include "models.h"
+#include "mtcnn.h"
 #include "profile.h"
 #include "tracker_internal.h"
 
@@ -94,6 +93,8 @@ struct AuTracker {
     ClnfSnapshot *saved;  /* same layout; the estimate before a re-detection */
     int n_snaps;
     AuImageF32 grayf;
+    const AuImageU8 *frame_bgr; /* the frame being processed (for the detector) */
+    AuMtcnn mtcnn;
     AuPdmWork main_work, au_work;
     AuFaceAlign align;
     AuImageU8 aligned;
@@ -176,6 +177,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
     if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
+    au_mtcnn_init(&t->mtcnn, &m->mtcnn);
     t->n_snaps = 1 + m->clnf.n_parts;
     t->snaps = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
     t->saved = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
@@ -221,6 +223,7 @@ void au_tracker_free(AuTracker *t)
     free(t->snaps);
     free(t->saved);
     au_image_f32_free(&t->grayf);
+    au_mtcnn_free(&t->mtcnn);
     au_pdm_work_free(&t->main_work);
     au_pdm_work_free(&t->au_work);
     au_face_align_free(&t->align);
@@ -303,9 +306,8 @@ static AuStatus find_face(AuTracker *t, int *found, AuRectF *box, AuError *err)
         *box = t->override_box;
         return AU_OK;
     }
-    *found = 0;
-    return au_error_set(err, AU_ERR_UNSUPPORTED,
-                        "face detection needs the MTCNN detector, which this build does not have yet");
+    float confidence;
+    return au_mtcnn_detect_single(&t->mtcnn, t->frame_bgr, found, box, &confidence, err);
 }
 
 /* LandmarkDetector::DetectLandmarksInVideo. */
@@ -387,6 +389,7 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
     AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
     au_gray_u8_to_f32(&gray, &t->grayf);
+    t->frame_bgr = &bgr;
 
     int success = 0;
     if ((st = detect_in_video(t, &success, err)))

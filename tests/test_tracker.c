@@ -37,7 +37,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void run_video(const char *name)
+static void run_video(const char *name, int use_openface_box)
 {
     char path[2048];
     AuError err = {0};
@@ -63,7 +63,7 @@ static void run_video(const char *name)
     int c_tx = auh_of_csv_column(&ref, "pose_Tx"), c_rx = auh_of_csv_column(&ref, "pose_Rx");
     while (au_video_read(v, &f, &err) == AU_OK) {
         /* OpenFace's MTCNN box for the frames where it ran its detector. */
-        if (sel_row < sel.n_rows && (int)refcsv_get(&sel, sel_row, "frame") == n + 1) {
+        if (use_openface_box && sel_row < sel.n_rows && (int)refcsv_get(&sel, sel_row, "frame") == n + 1) {
             AuRectF box = {(float)refcsv_get(&sel, sel_row, "x"), (float)refcsv_get(&sel, sel_row, "y"),
                            (float)refcsv_get(&sel, sel_row, "w"), (float)refcsv_get(&sel, sel_row, "h")};
             au_tracker_override_detection(t, 1, &box);
@@ -98,6 +98,7 @@ static void run_video(const char *name)
     assert_int_equal(n, frames.n_rows);
     assert_int_equal(au_tracker_finish(t, &err), AU_OK);
     long differ = 0, cells = 0;
+    double max_au = 0;
     for (int fr = 0; fr < n; fr++) {
         double reg[AU_N_AU_REG], cls[AU_N_AU_CLASS];
         assert_int_equal(au_tracker_final_aus(t, (size_t)fr, reg, cls, &err), AU_OK);
@@ -110,17 +111,29 @@ static void run_video(const char *name)
             snprintf(txt, sizeof(txt), "%.2f", is_reg ? reg[k] : cls[k - AU_N_AU_REG]);
             int c = auh_of_csv_column(&ref, col);
             assert_true(c >= 0);
-            differ += fabs(strtod(txt, NULL) - auh_of_csv_get(&ref, (size_t)fr, c)) > 1e-9;
+            double dau = fabs(strtod(txt, NULL) - auh_of_csv_get(&ref, (size_t)fr, c));
+            differ += dau > 1e-9;
+            max_au = dau > max_au ? dau : max_au;
             cells++;
         }
     }
-    printf("%s: %d frames; landmarks vs OpenFace: mean %.3g px, max %.3g px; pose max |dT| %.3g mm (CSV 1 decimal), "
-           "max |dR| %.3g rad (CSV 3 decimals); AU cells differing from OpenFace's CSV: %ld of %ld\n",
-           name, n, sum_lm / n, max_lm, max_pose_t, max_pose_r, differ, cells);
-    assert_true(max_lm < 0.01);
-    assert_true(max_pose_t <= 0.05 + 1e-6);
-    assert_true(max_pose_r <= 0.0005 + 1e-6);
-    assert_int_equal(differ, 0);
+    printf("%s (%s): %d frames; landmarks vs OpenFace: mean %.3g px, max %.3g px; pose max |dT| %.3g mm (CSV 1 decimal), "
+           "max |dR| %.3g rad (CSV 3 decimals); AU cells differing from OpenFace's CSV: %ld of %ld (max %.2f)\n",
+           name, use_openface_box ? "OpenFace's MTCNN box" : "our MTCNN", n, sum_lm / n, max_lm, max_pose_t, max_pose_r, differ, cells, max_au);
+    if (use_openface_box) {
+        /* Same input box: the same computation, to float rounding. */
+        assert_true(max_lm < 0.01);
+        assert_true(max_pose_t <= 0.05 + 1e-6);
+        assert_true(max_pose_r <= 0.0005 + 1e-6);
+        assert_int_equal(differ, 0);
+    } else {
+        /* Our MTCNN's box differs from OpenFace's by ~1e-5 px (test_mtcnn);
+         * tracking carries that on, far inside the fidelity targets (mean
+         * landmark error <= 1 px; AUs r >= 0.98). */
+        assert_true(sum_lm / n < 0.1);
+        assert_true(max_lm < 1.0);
+        assert_true(max_au <= 0.1);
+    }
     au_frame_free(&f);
     au_video_close(v);
     au_tracker_free(t);
@@ -132,26 +145,38 @@ static void run_video(const char *name)
 static void test_tracker_changelighting(void **state)
 {
     (void)state;
-    run_video("changeLighting");
+    run_video("changeLighting", 1);
+    run_video("changeLighting", 0);
 }
 
 static void test_tracker_default(void **state)
 {
     (void)state;
-    run_video("default");
+    run_video("default", 1);
+    run_video("default", 0);
 }
 
-static void test_no_detector_is_an_error(void **state)
+/* A video with no face: every frame fails, as OpenFace's rows with success 0. */
+static void test_no_face(void **state)
 {
     (void)state;
     AuTracker *t;
     AuError err = {0};
     assert_int_equal(au_tracker_create(&t, g_models, NULL, &err), AU_OK);
-    unsigned char bgr[16 * 16 * 3] = {0}, gray[16 * 16] = {0};
-    AuInputFrame in = {16, 16, bgr, 48, gray, 16, 0, 0.0};
+    static unsigned char bgr[160 * 120 * 3], gray[160 * 120];
+    memset(bgr, 90, sizeof(bgr));
+    memset(gray, 90, sizeof(gray));
     AuFrameResult r;
-    assert_int_equal(au_tracker_process(t, &in, &r, &err), AU_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "MTCNN"));
+    for (int i = 0; i < 14; i++) {
+        AuInputFrame in = {160, 120, bgr, 480, gray, 160, i, i / 30.0};
+        assert_int_equal(au_tracker_process(t, &in, &r, &err), AU_OK);
+        assert_int_equal(r.success, 0);
+    }
+    assert_int_equal(au_tracker_finish(t, &err), AU_OK);
+    double reg[AU_N_AU_REG], cls[AU_N_AU_CLASS];
+    assert_int_equal(au_tracker_final_aus(t, 13, reg, cls, &err), AU_OK);
+    for (int k = 0; k < AU_N_AU_REG; k++)
+        assert_true(reg[k] == 0.0);
     au_tracker_free(t);
 }
 
@@ -160,7 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tracker_changelighting),
         cmocka_unit_test(test_tracker_default),
-        cmocka_unit_test(test_no_detector_is_an_error),
+        cmocka_unit_test(test_no_face),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
