@@ -15,7 +15,7 @@
  *
  * Not yet here: the CNN detection validator. Without it a fit counts as
  * validated when it succeeds (OpenFace's behaviour with validation off), and
- * the confidence is 1 or 0. Gaze is reported as 0. */
+ * the confidence is 1 or 0. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +26,7 @@
 #include "face_align.h"
 #include "face_analyser.h"
 #include "fhog.h"
+#include "gaze.h"
 #include "imgproc.h"
 #include "models.h"
 #include "mtcnn.h"
@@ -95,7 +96,7 @@ struct AuTracker {
     AuImageF32 grayf;
     const AuImageU8 *frame_bgr; /* the frame being processed (for the detector) */
     AuMtcnn mtcnn;
-    AuPdmWork main_work, au_work;
+    AuPdmWork main_work, au_work, eye_work[2];
     AuFaceAlign align;
     AuImageU8 aligned;
     AuFhog fhog;
@@ -160,6 +161,14 @@ static AuClnf *snap_model(AuTracker *t, int i)
     return i == 0 ? &t->clnf : &t->clnf.parts[i - 1];
 }
 
+static int part_index(const AuModels *m, const char *name)
+{
+    for (int i = 0; i < m->clnf.n_parts; i++)
+        if (!strcmp(m->clnf.parts[i].name, name))
+            return i;
+    return -1;
+}
+
 AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTrackerOptions *opts, AuError *err)
 {
     *out = NULL;
@@ -189,6 +198,12 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         if ((st = snap_alloc(&t->snaps[i], snap_model(t, i), err)) ||
             (st = snap_alloc(&t->saved[i], snap_model(t, i), err)))
             goto fail;
+    for (int e = 0; e < 2; e++) {
+        static const char *const eyes[2] = {"left_eye_28", "right_eye_28"};
+        int pi = part_index(m, eyes[e]);
+        if (pi >= 0 && (st = au_pdm_work_init(&t->eye_work[e], &m->clnf.parts[pi].model->pdm, err)))
+            goto fail;
+    }
     if ((st = au_pdm_work_init(&t->main_work, &m->clnf.pdm, err)) ||
         (st = au_pdm_work_init(&t->au_work, &m->au_pdm, err)) ||
         (st = au_face_align_init(&t->align, &m->au_pdm, &m->au_tris, 0.7, 112, 112, err)) ||
@@ -226,6 +241,8 @@ void au_tracker_free(AuTracker *t)
     au_mtcnn_free(&t->mtcnn);
     au_pdm_work_free(&t->main_work);
     au_pdm_work_free(&t->au_work);
+    au_pdm_work_free(&t->eye_work[0]);
+    au_pdm_work_free(&t->eye_work[1]);
     au_face_align_free(&t->align);
     au_image_u8_free(&t->aligned);
     au_fhog_free(&t->fhog);
@@ -366,13 +383,6 @@ static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
     return AU_OK;
 }
 
-static int part_index(const AuModels *m, const char *name)
-{
-    for (int i = 0; i < m->clnf.n_parts; i++)
-        if (!strcmp(m->clnf.parts[i].name, name))
-            return i;
-    return -1;
-}
 
 AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult *r, AuError *err)
 {
@@ -421,16 +431,37 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
                 &t->main_work);
     au_pdm_camera_shape3d(&m->clnf.pdm, c->params_local, c->params_global, c->landmarks, fx, fy, cx, cy,
                           r->landmarks_3d, &t->main_work);
+    /* Eye landmarks (CalculateAllEyeLandmarks, Calculate3DEyeLandmarks) and,
+     * on tracked frames, gaze (EstimateGaze, GetGazeAngle). */
     static const char *const eyes[2] = {"left_eye_28", "right_eye_28"};
+    float gaze[2][3] = {{0}};
+    int have_eyes = 1;
     for (int e = 0; e < 2; e++) {
         int pi = part_index(m, eyes[e]);
-        if (pi < 0)
+        if (pi < 0) {
+            have_eyes = 0;
             continue;
-        const AuClnf *p = &c->parts[pi];
-        for (int i = 0; i < 28 && i < p->n; i++) {
-            r->eye_landmarks[2 * (e * 28 + i)] = p->landmarks[i];
-            r->eye_landmarks[2 * (e * 28 + i) + 1] = p->landmarks[i + p->n];
         }
+        const AuClnf *p = &c->parts[pi];
+        const AuPdm *ppdm = &m->clnf.parts[pi].model->pdm;
+        float eye3d[3 * 28];
+        if (p->n != 28)
+            continue;
+        au_pdm_camera_shape3d(ppdm, p->params_local, p->params_global, p->landmarks, fx, fy, cx, cy, eye3d,
+                              &t->eye_work[e]);
+        for (int i = 0; i < 28; i++) {
+            r->eye_landmarks[2 * (e * 28 + i)] = p->landmarks[i];
+            r->eye_landmarks[2 * (e * 28 + i) + 1] = p->landmarks[i + 28];
+            for (int k = 0; k < 3; k++)
+                r->eye_landmarks_3d[3 * (e * 28 + i) + k] = eye3d[k * 28 + i];
+        }
+        if (success)
+            au_gaze_estimate(eye3d, 28, r->landmarks_3d, r->pose, e == 0, gaze[e]);
+    }
+    if (success && have_eyes) {
+        memcpy(r->gaze_dir0, gaze[0], sizeof(r->gaze_dir0));
+        memcpy(r->gaze_dir1, gaze[1], sizeof(r->gaze_dir1));
+        au_gaze_angle(gaze[0], gaze[1], r->gaze_angle);
     }
     t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
 

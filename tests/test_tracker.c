@@ -41,7 +41,10 @@ static void run_video(const char *name, int use_openface_box)
 {
     char path[2048];
     AuError err = {0};
-    RefCsv frames, sel;
+    RefCsv frames, sel, gz;
+    snprintf(path, sizeof(path), "%s/openface/reference/intermediates/%s/gaze.csv", autest_data_dir(), name);
+    refcsv_load(&gz, path);
+    double max_gaze = 0, max_eye3d = 0;
     snprintf(path, sizeof(path), "%s/openface/reference/intermediates/%s/clnf_frames.csv", autest_data_dir(), name);
     refcsv_load(&frames, path);
     snprintf(path, sizeof(path), "%s/openface/reference/intermediates/%s/mtcnn_select.csv", autest_data_dir(), name);
@@ -87,6 +90,19 @@ static void run_video(const char *name, int use_openface_box)
                 max_lm = d;
         }
         sum_lm += frame_err;
+        static const char *gcols[6] = {"gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z"};
+        for (int k = 0; k < 6; k++) {
+            double ours = k < 3 ? r.gaze_dir0[k] : r.gaze_dir1[k - 3];
+            max_gaze = fmax(max_gaze, fabs(ours - refcsv_get(&gz, n, gcols[k])));
+        }
+        for (int i = 0; i < 56; i++) {
+            char cn[32];
+            static const char *axes = "XYZ";
+            for (int k = 0; k < 3; k++) {
+                snprintf(cn, sizeof(cn), "eye_lmk_%c_%d", axes[k], i);
+                max_eye3d = fmax(max_eye3d, fabs(r.eye_landmarks_3d[3 * i + k] - refcsv_get(&gz, n, cn)));
+            }
+        }
         for (int k = 0; k < 3; k++) {
             double dt = fabs(r.pose[k] - auh_of_csv_get(&ref, (size_t)n, c_tx + k));
             double dr = fabs(r.pose[3 + k] - auh_of_csv_get(&ref, (size_t)n, c_rx + k));
@@ -117,6 +133,10 @@ static void run_video(const char *name, int use_openface_box)
             cells++;
         }
     }
+    printf("%s: gaze vectors max diff %.3g, 3D eye landmarks max diff %.3g mm\n", name, max_gaze, max_eye3d);
+    assert_true(max_gaze < 1e-4); /* float order differences in EstimateGaze, ~1e-5 */
+    assert_true(max_eye3d < 1e-3);
+    refcsv_free(&gz);
     printf("%s (%s): %d frames; landmarks vs OpenFace: mean %.3g px, max %.3g px; pose max |dT| %.3g mm (CSV 1 decimal), "
            "max |dR| %.3g rad (CSV 3 decimals); AU cells differing from OpenFace's CSV: %ld of %ld (max %.2f)\n",
            name, use_openface_box ? "OpenFace's MTCNN box" : "our MTCNN", n, sum_lm / n, max_lm, max_pose_t, max_pose_r, differ, cells, max_au);
