@@ -13,9 +13,8 @@
  * AlignFaceMask, FHOG, running medians, SVR/SVM; the offline post-processing
  * runs in au_tracker_finish.
  *
- * Not yet here: the CNN detection validator. Without it a fit counts as
- * validated when it succeeds (OpenFace's behaviour with validation off), and
- * the confidence is 1 or 0. */
+ * Detection, validation and gaze are OpenFace's too (mtcnn.c, validator.c,
+ * gaze.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "mtcnn.h"
 #include "profile.h"
 #include "tracker_internal.h"
+#include "validator.h"
 
 struct AuModelSet {
     AuModels m;
@@ -94,7 +94,9 @@ struct AuTracker {
     ClnfSnapshot *saved;  /* same layout; the estimate before a re-detection */
     int n_snaps;
     AuImageF32 grayf;
-    const AuImageU8 *frame_bgr; /* the frame being processed (for the detector) */
+    const AuImageU8 *frame_bgr;  /* the frame being processed (for the detector) */
+    const AuImageU8 *frame_gray; /* (for the validator) */
+    AuValidator validator;
     AuMtcnn mtcnn;
     AuPdmWork main_work, au_work, eye_work[2];
     AuFaceAlign align;
@@ -187,6 +189,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
     au_mtcnn_init(&t->mtcnn, &m->mtcnn);
+    au_validator_init(&t->validator, &m->validator);
     t->n_snaps = 1 + m->clnf.n_parts;
     t->snaps = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
     t->saved = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
@@ -239,6 +242,7 @@ void au_tracker_free(AuTracker *t)
     free(t->saved);
     au_image_f32_free(&t->grayf);
     au_mtcnn_free(&t->mtcnn);
+    au_validator_free(&t->validator);
     au_pdm_work_free(&t->main_work);
     au_pdm_work_free(&t->au_work);
     au_pdm_work_free(&t->eye_work[0]);
@@ -260,10 +264,21 @@ static AuStatus detect_landmarks(AuTracker *t, int *success, AuError *err)
     AuStatus st = au_clnf_detect_landmarks(&t->clnf, &t->grayf, &t->params, &fit_success, err);
     if (st)
         return st;
-    /* The CNN validator is not built yet: validation off, as OpenFace with
-     * validate_detections = false. */
-    t->detection_success = fit_success;
-    t->detection_certainty = fit_success ? 1.0 : 0.0;
+    if (t->params.validate_detections && fit_success) {
+        double rot[3] = {t->clnf.params_global[1], t->clnf.params_global[2], t->clnf.params_global[3]};
+        double cert;
+        uint64_t t0 = au_profile_now_ns();
+        st = au_validator_check(&t->validator, rot, t->frame_gray, t->clnf.landmarks, t->clnf.n, &cert, err);
+        au_profile_add(&t->prof, AU_STAGE_VALIDATE, t0);
+        if (st)
+            return st;
+        /* Check returns a float */
+        t->detection_certainty = (float)cert;
+        t->detection_success = (float)cert > t->params.validation_boundary;
+    } else {
+        t->detection_success = fit_success;
+        t->detection_certainty = fit_success ? 1.0 : 0.0;
+    }
     *success = t->detection_success;
     return AU_OK;
 }
@@ -400,6 +415,7 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
     au_gray_u8_to_f32(&gray, &t->grayf);
     t->frame_bgr = &bgr;
+    t->frame_gray = &gray;
 
     int success = 0;
     if ((st = detect_in_video(t, &success, err)))

@@ -1,4 +1,5 @@
 /* auharness: command-line entry point. Subcommands dispatch to one file each. */
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* One BLAS thread, as OpenFace sets it: the matrices are small, and idle
+     * BLAS threads spinning beside the pipeline cost more than they give.
+     * Parallelism comes from running jobs in separate processes. */
+    openblas_set_num_threads(1);
     if (argc < 2 || !strcmp(argv[1], "--all-variants") || !strcmp(argv[1], "run")) {
         fprintf(stderr, "auharness: the variant runner (run / --all-variants) is not built yet; "
                         "available: bench-load, probe (see --help)\n");

@@ -5,6 +5,8 @@
  * full-precision landmarks (clnf_frames.csv) and its CSV. */
 #include "autest.h"
 
+#include <cblas.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ static AuModelSet *g_models; /* loaded once for the group (Sigma preparation tak
 static int setup(void **state)
 {
     (void)state;
+    openblas_set_num_threads(1);
     char path[1024];
     AuError err = {0};
     if (au_model_set_load(&g_models, autest_path(path, sizeof(path), "openface/models"), &err)) {
@@ -77,6 +80,8 @@ static void run_video(const char *name, int use_openface_box)
         if (au_tracker_process(t, &in, &r, &err))
             fail_msg("frame %d: %s", n + 1, err.msg);
         assert_int_equal(r.success, (int)refcsv_get(&frames, n, "returned_success"));
+        /* the CNN validator's certainty (OpenFace's CSV confidence) */
+        assert_true(fabs(r.confidence - refcsv_get(&frames, n, "detection_certainty")) < 1e-6);
         double frame_err = 0;
         for (int i = 0; i < 68; i++) {
             char cx[16], cy[16];
