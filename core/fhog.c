@@ -7,10 +7,10 @@
  *    the largest squared length, ties going to the later of red, green, blue;
  *    orientation is the best of +-dot with dlib's 4-digit unit vectors
  *    (rounded to float); the vote weights are vy * (vx * |g|);
- *  - the 0..7 pixels left at the right edge go through dlib's scalar path:
- *    ties between channels go to the earlier one, and the weights are
- *    (vy * vx) * |g|; these pixels feed the last cell column, which only
- *    enters through block energies;
+ *  - the 0..7 pixels left at the right edge (6 of them for 112 columns) go
+ *    through dlib's scalar path: ties between channels go to the earlier one,
+ *    and the weights are (vy * vx) * |g|; they vote into the last two cell
+ *    columns, so they reach the last output column directly;
  *  - votes are added to each float histogram bin in raster order;
  *  - the 4 block normalisations of a cell run as 4 SIMD lanes; their
  *    horizontal sum is SSE2's (a0 + a2) + (a1 + a3) (dlib uses hadd only
@@ -25,10 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __clang__
+/* dlib's products and sums are rounded separately: no fused multiply-adds
+ * (-ffp-contract=fast with FMA changes results by up to 1.2e-7). -std=c11
+ * already implies this for GCC; the pragmas keep it so under a variant's
+ * flags, except clang's -ffp-contract=fast, which ignores pragmas. */
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
-/* GCC: the build uses -std=c11, which implies -ffp-contract=off. */
 
 /* dlib's unit vectors (4 digits, stored as float) for the 9 orientations in
  * [0, pi); bins 9..17 are their negations. */
@@ -42,29 +47,17 @@ static const float fhog_trunc = 0.2f;
 static const float fhog_half_trunc = 0.1f;
 static const float fhog_texture_scale = (float)(2 * 0.2357);
 
-/* Gradient at column x of one channel image row triple. */
-#define FHOG_GRAD(prev, cur, next, stride, off, x, gx, gy)                                                            \
-    do {                                                                                                               \
-        (gx) = (int)(cur)[(stride) * ((x) + 1) + (off)] - (int)(cur)[(stride) * ((x)-1) + (off)];                       \
-        (gy) = (int)(next)[(stride) * (x) + (off)] - (int)(prev)[(stride) * (x) + (off)];                              \
-    } while (0)
-
 /* Gradient of the channel with the largest squared length as dlib's scalar
  * path picks it: red, then green if strictly longer, then blue if strictly
  * longer (ties go to the earlier channel; its vector path differs, below). */
 static inline void fhog_gradient_scalar(const uint8_t *prev, const uint8_t *cur, const uint8_t *next, int channels,
                                         int x, int *gx, int *gy, int *len)
 {
-    if (channels == 1) {
-        FHOG_GRAD(prev, cur, next, 1, 0, x, *gx, *gy);
-        *len = *gx * *gx + *gy * *gy;
-        return;
-    }
     int best_x = 0, best_y = 0, best_len = -1;
-    for (int ch = 2; ch >= 0; ch--) {
-        int dx, dy;
-        FHOG_GRAD(prev, cur, next, 3, ch, x, dx, dy);
-        int l = dx * dx + dy * dy;
+    for (int ch = channels - 1; ch >= 0; ch--) { /* BGR memory order: red first */
+        const int dx = (int)cur[channels * (x + 1) + ch] - (int)cur[channels * (x - 1) + ch];
+        const int dy = (int)next[channels * x + ch] - (int)prev[channels * x + ch];
+        const int l = dx * dx + dy * dy;
         if (l > best_len) {
             best_len = l;
             best_x = dx;
@@ -76,65 +69,69 @@ static inline void fhog_gradient_scalar(const uint8_t *prev, const uint8_t *cur,
     *len = best_len;
 }
 
-/* Pixels per chunk of the C kernel: small enough for stack arrays, long
- * enough for the compiler to vectorise the orientation loop. */
-#define FHOG_CHUNK 64
+/* The orientation of gradient (fx, fy) as dlib picks it: per orientation o in
+ * turn, take o if dot > best, else o + 9 if -dot > best, updating best (from
+ * 0). So best is the running maximum of |dot|, and the result is the first o
+ * reaching the maximum, plus 9 when its dot is negative. dlib's vector path
+ * (without the "else") and scalar path give the same bins. */
+static inline int fhog_orientation(float fx, float fy)
+{
+    float best = 0.0f;
+    int best_o = 0;
+    for (int o = 0; o < 9; o++) {
+        const float dot = fx * fhog_dir_x[o] + fy * fhog_dir_y[o];
+        const float a = fabsf(dot);
+        const int cand = dot < 0.0f ? o + 9 : o;
+        best_o = a > best ? cand : best_o;
+        best = a > best ? a : best;
+    }
+    return best_o;
+}
+
+void au_fhog_orientation_table(uint8_t *table)
+{
+    /* Half the table directly; the other half by symmetry: negating the
+     * gradient negates every dot product exactly, so the same o wins with the
+     * opposite sign (bin +- 9). The zero gradient (bin 0) is in the first half. */
+    for (int gy = 0; gy <= 255; gy++)
+        for (int gx = -255; gx <= 255; gx++)
+            table[AU_FHOG_ORIENT_INDEX(gx, gy)] = (uint8_t)fhog_orientation((float)gx, (float)gy);
+    for (int gy = -255; gy < 0; gy++)
+        for (int gx = -255; gx <= 255; gx++) {
+            const int b = table[AU_FHOG_ORIENT_INDEX(-gx, -gy)];
+            table[AU_FHOG_ORIENT_INDEX(gx, gy)] = (uint8_t)(b < 9 ? b + 9 : b - 9);
+        }
+}
 
 void au_fhog_row_c(const uint8_t *prev, const uint8_t *cur, const uint8_t *next, int channels, int x0, int n,
-                   uint8_t *bin, float *mag)
+                   const uint8_t *orient, uint8_t *bin, float *mag)
 {
-    for (int base = 0; base < n; base += FHOG_CHUNK) {
-        const int m = n - base < FHOG_CHUNK ? n - base : FHOG_CHUNK;
-        float fx[FHOG_CHUNK], fy[FHOG_CHUNK], best_dot[FHOG_CHUNK];
-        int best_o[FHOG_CHUNK];
-        int len[FHOG_CHUNK];
-        const uint8_t *p = prev + (size_t)channels * (size_t)(x0 + base);
-        const uint8_t *c = cur + (size_t)channels * (size_t)(x0 + base);
-        const uint8_t *q = next + (size_t)channels * (size_t)(x0 + base);
+    n -= n % 8;
+    const uint8_t *p = prev + (size_t)channels * (size_t)x0;
+    const uint8_t *c = cur + (size_t)channels * (size_t)x0;
+    const uint8_t *q = next + (size_t)channels * (size_t)x0;
+    for (int i = 0; i < n; i++) {
+        int gx, gy, len;
         if (channels == 1) {
-            for (int i = 0; i < m; i++) {
-                const int gx = (int)c[i + 1] - (int)c[i - 1], gy = (int)q[i] - (int)p[i];
-                fx[i] = (float)gx;
-                fy[i] = (float)gy;
-                len[i] = gx * gx + gy * gy;
-            }
+            gx = (int)c[i + 1] - (int)c[i - 1];
+            gy = (int)q[i] - (int)p[i];
+            len = gx * gx + gy * gy;
         } else {
             /* Channel choice as dlib's vector path: green unless red is
              * strictly longer, then blue unless that is strictly longer. */
-            for (int i = 0; i < m; i++) {
-                const int rx = (int)c[3 * i + 5] - (int)c[3 * i - 1], ry = (int)q[3 * i + 2] - (int)p[3 * i + 2];
-                const int gx = (int)c[3 * i + 4] - (int)c[3 * i - 2], gy = (int)q[3 * i + 1] - (int)p[3 * i + 1];
-                const int bx = (int)c[3 * i + 3] - (int)c[3 * i - 3], by = (int)q[3 * i] - (int)p[3 * i];
-                const int rl = rx * rx + ry * ry, gl = gx * gx + gy * gy, bl = bx * bx + by * by;
-                const int tx = rl > gl ? rx : gx, ty = rl > gl ? ry : gy, tl = rl > gl ? rl : gl;
-                fx[i] = (float)(tl > bl ? tx : bx);
-                fy[i] = (float)(tl > bl ? ty : by);
-                len[i] = tl > bl ? tl : bl;
-            }
+            const int rx = (int)c[3 * i + 5] - (int)c[3 * i - 1], ry = (int)q[3 * i + 2] - (int)p[3 * i + 2];
+            const int gnx = (int)c[3 * i + 4] - (int)c[3 * i - 2], gny = (int)q[3 * i + 1] - (int)p[3 * i + 1];
+            const int bx = (int)c[3 * i + 3] - (int)c[3 * i - 3], by = (int)q[3 * i] - (int)p[3 * i];
+            const int rl = rx * rx + ry * ry, gl = gnx * gnx + gny * gny, bl = bx * bx + by * by;
+            const int red = rl > gl;
+            const int tx = red ? rx : gnx, ty = red ? ry : gny, tl = red ? rl : gl;
+            const int keep = tl > bl;
+            gx = keep ? tx : bx;
+            gy = keep ? ty : by;
+            len = keep ? tl : bl;
         }
-        for (int i = 0; i < m; i++) {
-            mag[base + i] = sqrtf((float)len[i]);
-            best_dot[i] = 0.0f;
-            best_o[i] = 0;
-        }
-        /* dlib's vector loop, per orientation: if dot > best take o, else if
-         * -dot > best take o + 9, with best updated each time and best >= 0.
-         * That is: if |dot| > best take o, or o + 9 when dot is negative. */
-        for (int o = 0; o < 9; o++) {
-            const float cx = fhog_dir_x[o], cy = fhog_dir_y[o];
-            for (int i = 0; i < m; i++) {
-                const float dot = fx[i] * cx + fy[i] * cy;
-                const float a = fabsf(dot);
-                const float b = best_dot[i];
-                /* Masks rather than branches, so that compilers vectorise it. */
-                const int take = -(a > b);
-                const int cand = o + (9 & -(dot < 0.0f));
-                best_o[i] = (cand & take) | (best_o[i] & ~take);
-                best_dot[i] = a > b ? a : b;
-            }
-        }
-        for (int i = 0; i < m; i++)
-            bin[base + i] = (uint8_t)best_o[i];
+        mag[i] = sqrtf((float)len);
+        bin[i] = orient[AU_FHOG_ORIENT_INDEX(gx, gy)];
     }
 }
 
@@ -148,6 +145,7 @@ void au_fhog_free(AuFhog *ctx)
     free(ctx->mag);
     free(ctx->col_cell);
     free(ctx->col_w);
+    free(ctx->orient);
     memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -188,7 +186,8 @@ AuStatus au_fhog_init(AuFhog *ctx, int width, int height, int channels, int cell
     ctx->mag = malloc(ncols * sizeof(float));
     ctx->col_cell = malloc(ncols * sizeof(int));
     ctx->col_w = malloc(2 * ncols * sizeof(float));
-    if (!ctx->hist || !ctx->norm || !ctx->bin || !ctx->mag || !ctx->col_cell || !ctx->col_w) {
+    ctx->orient = malloc(AU_FHOG_ORIENT_SIZE);
+    if (!ctx->hist || !ctx->norm || !ctx->bin || !ctx->mag || !ctx->col_cell || !ctx->col_w || !ctx->orient) {
         au_fhog_free(ctx);
         return au_error_set(err, AU_ERR_NOMEM, "fhog: cannot allocate scratch for %dx%d cells", cc, cr);
     }
@@ -216,6 +215,7 @@ AuStatus au_fhog_init(AuFhog *ctx, int width, int height, int channels, int cell
         ctx->col_cell[x - 1] = ixp;
         ctx->col_w[2 * (x - 1) + 1] = vx0;
     }
+    au_fhog_orientation_table(ctx->orient);
     return AU_OK;
 }
 
@@ -236,7 +236,7 @@ static void fhog_vote_row(AuFhog *ctx, const uint8_t *prev, const uint8_t *cur, 
     const float *col_w = ctx->col_w;
 
     const int n_vec = ctx->n_vec;
-    ctx->row_fn(prev, cur, next, ctx->channels, 1, n_vec, ctx->bin, ctx->mag);
+    ctx->row_fn(prev, cur, next, ctx->channels, 1, n_vec, ctx->orient, ctx->bin, ctx->mag);
     for (int i = 0; i < n_vec; i++) {
         const float v = ctx->mag[i];
         const float vx1 = col_w[2 * i] * v, vx0 = col_w[2 * i + 1] * v;
@@ -252,19 +252,7 @@ static void fhog_vote_row(AuFhog *ctx, const uint8_t *prev, const uint8_t *cur, 
     for (int x = 1 + n_vec; x < ctx->visible_cols; x++) {
         int gx, gy, len;
         fhog_gradient_scalar(prev, cur, next, ctx->channels, x, &gx, &gy, &len);
-        const float fx = (float)gx, fy = (float)gy;
-        float best_dot = 0.0f;
-        int best_o = 0;
-        for (int o = 0; o < 9; o++) {
-            const float dot = fhog_dir_x[o] * fx + fhog_dir_y[o] * fy;
-            if (dot > best_dot) {
-                best_dot = dot;
-                best_o = o;
-            } else if (-dot > best_dot) {
-                best_dot = -dot;
-                best_o = o + 9;
-            }
-        }
+        const int best_o = ctx->orient[AU_FHOG_ORIENT_INDEX(gx, gy)];
         const float v = sqrtf((float)len);
         const float vx1 = col_w[2 * (x - 1)], vx0 = col_w[2 * (x - 1) + 1];
         const size_t c0 = (size_t)col_cell[x - 1] * AU_FHOG_ORIENTATIONS + (size_t)best_o;

@@ -17,7 +17,7 @@ mirror=${AUHARNESS_MIRROR:-}
 log() { printf 'setup: %s\n' "$*"; }
 
 # ---- 1. Debian packages -------------------------------------------------------
-pkgs=(cmake pkg-config gcc make libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+pkgs=(cmake pkg-config gcc make libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg-dev
       libopenblas-dev liblapacke-dev libsqlite3-dev libcmocka-dev gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

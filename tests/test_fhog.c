@@ -67,6 +67,48 @@ static void test_bmp_reader(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/x.bmp"));
 }
 
+/* An 8-bit gray-palette BMP (as OpenCV writes gray images), top-down, 3x2
+ * pixels: rows are padded to 4 bytes. */
+static void test_bmp_8bit(void **state)
+{
+    (void)state;
+    unsigned char f[14 + 40 + 256 * 4 + 2 * 4];
+    memset(f, 0, sizeof(f));
+    f[0] = 'B';
+    f[1] = 'M';
+    const uint32_t off = 14 + 40 + 256 * 4;
+    memcpy(f + 10, &off, 4); /* little-endian host */
+    f[14] = 40;
+    f[18] = 3; /* width 3 */
+    const int32_t h = -2; /* top-down */
+    memcpy(f + 22, &h, 4);
+    f[26] = 1;
+    f[28] = 8;
+    for (int i = 0; i < 256; i++)
+        memset(f + 54 + 4 * i, i, 3);
+    const unsigned char px[8] = {10, 20, 30, 0, 40, 50, 60, 0};
+    memcpy(f + off, px, 8);
+    AuImageU8 img;
+    AuError err = {0};
+    assert_int_equal(autest_bmp_decode("g.bmp", f, sizeof(f), &img, &err), AU_OK);
+    assert_int_equal(img.channels, 1);
+    assert_int_equal(img.width, 3);
+    assert_int_equal(img.height, 2);
+    assert_int_equal(au_image_u8_row(&img, 0)[2], 30);
+    assert_int_equal(au_image_u8_row(&img, 1)[0], 40);
+    au_image_u8_free(&img);
+    /* A coloured palette entry gives a BGR image. */
+    f[54 + 4 * 40] = 7;
+    assert_int_equal(autest_bmp_decode("g.bmp", f, sizeof(f), &img, &err), AU_OK);
+    assert_int_equal(img.channels, 3);
+    assert_int_equal(au_image_u8_row(&img, 1)[0], 7);
+    assert_int_equal(au_image_u8_row(&img, 1)[1], 40);
+    au_image_u8_free(&img);
+    /* Cut inside the pixel rows. */
+    assert_int_equal(autest_bmp_decode("g.bmp", f, sizeof(f) - 1, &img, &err), AU_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "g.bmp"));
+}
+
 static AuStatus load_bmp(const char *path, void *ctx, AuError *err)
 {
     (void)ctx;
@@ -334,6 +376,55 @@ static void test_against_plain_implementation(void **state)
     }
 }
 
+/* The orientation table against dlib's scan written as dlib writes it
+ * (if dot > best ... else if -dot > best ...), and against the angle: every
+ * nonzero gradient lies within 10 degrees (plus the 4-digit vectors' slack) of
+ * its bin's direction b * 20 degrees. */
+static void test_orientation_table(void **state)
+{
+    (void)state;
+    static const float dx[9] = {1.0000f, 0.9397f, 0.7660f, 0.500f, 0.1736f, -0.1736f, -0.5000f, -0.7660f, -0.9397f};
+    static const float dy[9] = {0.0000f, 0.3420f, 0.6428f, 0.8660f, 0.9848f, 0.9848f, 0.8660f, 0.6428f, 0.3420f};
+    uint8_t *table = malloc(AU_FHOG_ORIENT_SIZE);
+    assert_non_null(table);
+    au_fhog_orientation_table(table);
+    const double pi = 3.14159265358979323846;
+    for (int gy = -255; gy <= 255; gy++) {
+        for (int gx = -255; gx <= 255; gx++) {
+            float best = 0;
+            int bo = 0;
+            for (int o = 0; o < 9; o++) {
+                float d = dx[o] * (float)gx + dy[o] * (float)gy;
+                if (d > best) {
+                    best = d;
+                    bo = o;
+                } else if (-d > best) {
+                    best = -d;
+                    bo = o + 9;
+                }
+            }
+            const int got = table[AU_FHOG_ORIENT_INDEX(gx, gy)];
+            if (got != bo)
+                fail_msg("gradient (%d, %d): table bin %d, dlib's scan %d", gx, gy, got, bo);
+            if (gx == 0 && gy == 0)
+                continue;
+            double diff = fabs(atan2((double)gy, (double)gx) - bo * pi / 9.0);
+            diff = fmin(diff, 2 * pi - diff);
+            if (diff > pi / 18.0 + 1e-3)
+                fail_msg("gradient (%d, %d) at %.3f rad is in bin %d", gx, gy, atan2((double)gy, (double)gx), bo);
+        }
+    }
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(0, 0)], 0);
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(10, 0)], 0);
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(-10, 0)], 9);
+    /* Straight down (+y, image rows grow downwards) ties between bins 4 and 5
+     * (x components +-0.1736): the first wins. Straight up: 4 + 9. */
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(0, 10)], 4);
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(0, -10)], 13);
+    assert_int_equal(table[AU_FHOG_ORIENT_INDEX(100, 100)], 2); /* 45 degrees: bin 2 (40) */
+    free(table);
+}
+
 /* A flat image has no gradient: every feature is 0. */
 static void test_flat_image(void **state)
 {
@@ -381,10 +472,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bmp_reader),
+        cmocka_unit_test(test_bmp_8bit),
         cmocka_unit_test(test_bmp_bad_input),
         cmocka_unit_test(test_known_answer_openface),
         cmocka_unit_test(test_frame1_values),
         cmocka_unit_test(test_against_plain_implementation),
+        cmocka_unit_test(test_orientation_table),
         cmocka_unit_test(test_flat_image),
         cmocka_unit_test(test_bad_arguments),
     };

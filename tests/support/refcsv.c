@@ -50,8 +50,15 @@ void refcsv_load(RefCsv *c, const char *path)
             c->n_cols = n;
             continue;
         }
-        if (n != c->n_cols)
+        if (n > c->n_cols)
             fail_msg("%s: row %d has %d fields, header has %d", path, c->n_rows + 2, n, c->n_cols);
+        if (n < c->n_cols) {
+            /* A few dump rows stop early (nurlms_iters_main.csv's "stopped"
+             * rows carry no update or parameters): the rest are empty fields. */
+            fields = realloc(fields, sizeof(char *) * (size_t)c->n_cols);
+            for (int k = n; k < c->n_cols; k++)
+                fields[k] = strdup("");
+        }
         if (c->n_rows == cap) {
             cap *= 2;
             c->cells = realloc(c->cells, sizeof(char **) * (size_t)cap);

@@ -1,5 +1,6 @@
 /* Reading the reference intermediates' CSVs in tests: a header line and
- * comma-separated fields (strings kept, numbers parsed on demand with strtod,
+ * comma-separated fields (a row shorter than the header is padded with
+ * empty fields; strings kept, numbers parsed on demand with strtod,
  * which reads OpenFace's %.9g / %.17g values back bit-exactly). */
 #ifndef AUTEST_REFCSV_H
 #define AUTEST_REFCSV_H

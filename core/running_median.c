@@ -1,0 +1,119 @@
+/* OpenFace's histogram running median (FaceAnalyser::UpdateRunningMedian). */
+#include "running_median.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The bin centres are a separately rounded product and sum in OpenFace's
+ * SSE3 build: no fused multiply-adds here (the one fma that OpenCV does use
+ * is written out explicitly below). See fhog.c for why these pragmas. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+AuStatus au_running_median_init(AuRunningMedian *rm, int dim, int num_bins, double min_val, double max_val,
+                                AuError *err)
+{
+    memset(rm, 0, sizeof(*rm));
+    if (dim < 1 || num_bins < 1 || !isfinite(min_val) || !isfinite(max_val) || !(min_val < max_val))
+        return au_error_set(err, AU_ERR_ARG,
+                            "running median: invalid size %d x %d bins or range [%.17g, %.17g]", dim, num_bins,
+                            min_val, max_val);
+    if ((long long)dim * num_bins > AU_RUNNING_MEDIAN_MAX_CELLS)
+        return au_error_set(err, AU_ERR_ARG, "running median: %d x %d bins is too large (at most %lld)", dim,
+                            num_bins, (long long)AU_RUNNING_MEDIAN_MAX_CELLS);
+    rm->dim = dim;
+    rm->num_bins = num_bins;
+    rm->min_val = min_val;
+    rm->max_val = max_val;
+    rm->length = fabs(max_val - min_val);
+    /* OpenFace writes (descriptor - min_val) * (double)num_bins / length.
+     * OpenCV's MatExpr folds that into one affine map: it starts from
+     * alpha = 1, shift = -min_val, multiplies both by num_bins, then by
+     * 1 / length (its operator/ multiplies by the reciprocal), and evaluates
+     * Mat::convertTo(alpha, shift), whose AVX2 kernel (the one OpenCV
+     * dispatches to on this machine kind) is a fused multiply-add. For the
+     * HOG this is immaterial: fused, unfused and the literal formula give the
+     * same bin for every float32 in [0, 1] (checked exhaustively). For the
+     * double geometry values they can differ by one bin in rare last-bit
+     * cases (none on a 1e-5 grid over [-60, 60], none in the reference runs). */
+    const double inv_length = 1.0 / rm->length;
+    rm->bin_scale = 1.0 * (double)num_bins * inv_length;
+    rm->bin_offset = -min_val * (double)num_bins * inv_length;
+    rm->hist = calloc((size_t)dim * (size_t)num_bins, sizeof(int));
+    rm->median = calloc((size_t)dim, sizeof(double));
+    if (!rm->hist || !rm->median) {
+        au_running_median_free(rm);
+        return au_error_set(err, AU_ERR_NOMEM, "running median: out of memory for %d x %d bins", dim, num_bins);
+    }
+    return AU_OK;
+}
+
+void au_running_median_free(AuRunningMedian *rm)
+{
+    free(rm->hist);
+    free(rm->median);
+    memset(rm, 0, sizeof(*rm));
+}
+
+void au_running_median_reset(AuRunningMedian *rm)
+{
+    if (rm->hist)
+        memset(rm->hist, 0, (size_t)rm->dim * (size_t)rm->num_bins * sizeof(int));
+    if (rm->median)
+        memset(rm->median, 0, (size_t)rm->dim * sizeof(double));
+    rm->count = 0;
+}
+
+int au_running_median_bin(const AuRunningMedian *rm, double value)
+{
+    double b = fma(value, rm->bin_scale, rm->bin_offset);
+    /* OpenFace caps with setTo(num_bins - 1, > num_bins - 1) and setTo(0, < 0)
+     * before truncating to int. NaN passes both tests there and its int cast
+     * is undefined; it is counted in bin 0 here. */
+    if (b > (double)(rm->num_bins - 1))
+        b = (double)(rm->num_bins - 1);
+    if (!(b >= 0.0))
+        b = 0.0;
+    return (int)b;
+}
+
+void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int add)
+{
+    const int dim = rm->dim, nb = rm->num_bins;
+    /* OpenFace first sets the median to the descriptor when the histogram is
+     * created; every path below overwrites every value, so that is skipped. */
+    if (add) {
+        for (int i = 0; i < dim; i++)
+            rm->hist[(size_t)i * (size_t)nb + (size_t)au_running_median_bin(rm, descriptor[i])]++;
+        rm->count++;
+    }
+    if (rm->count == 1) {
+        memcpy(rm->median, descriptor, (size_t)dim * sizeof(double));
+        return;
+    }
+    const int cutoff = (rm->count + 1) / 2;
+    const double bin_width = rm->length / (double)nb;
+    const double half_bin = 0.5 * rm->length / (double)nb;
+    for (int i = 0; i < dim; i++) {
+        const int *h = rm->hist + (size_t)i * (size_t)nb;
+        int cum = 0;
+        for (int j = 0; j < nb; j++) {
+            cum += h[j];
+            if (cum >= cutoff) {
+                rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
+                break;
+            }
+        }
+    }
+}
+
+void au_running_median_clamp_negative(AuRunningMedian *rm)
+{
+    for (int i = 0; i < rm->dim; i++)
+        if (rm->median[i] < 0.0)
+            rm->median[i] = 0.0;
+}
