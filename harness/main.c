@@ -12,6 +12,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  bench-load [--models DIR] [-n N]   time loading the whole OpenFace model set\n"
+            "  extract -f INPUT... -out_dir DIR [--variant NAME] [--models DIR]\n"
+            "                                     OpenFace FeatureExtraction-format CSV per input\n"
             "  probe -f INPUT...                  decode videos/images/folders, print frames, size, decode FPS\n"
             "\n"
             "Models default to the data folder filled by scripts/setup.sh ($AU_DATA_DIR/openface/models);\n"
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "bench-load"))
         return auh_cmd_bench_load(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "extract"))
+        return auh_cmd_extract(argc - 1, argv + 1);
     if (!strcmp(argv[1], "probe"))
         return auh_cmd_probe(argc - 1, argv + 1);
     fprintf(stderr, "auharness: unknown command '%s'\n", argv[1]);

@@ -1,0 +1,514 @@
+/* The per-video pipeline behind au.h: OpenFace's FeatureExtraction loop for
+ * one face.
+ *
+ * Landmarks follow LandmarkDetector::DetectLandmarksInVideo
+ * (lib/local/LandmarkDetector/src/LandmarkDetectorFunc.cpp): while tracking,
+ * CLNF::DetectLandmarks from the previous frame's parameters with the small
+ * windows (0 9 7 0) after a validated frame, the initial ones (11 9 7 5)
+ * otherwise; a face detection when not tracking (every 12th frame) or after a
+ * failed validation (every 2nd frame), followed by DetectLandmarksInImage's
+ * multi-hypothesis fit (11 head rotations, the highest model likelihood
+ * kept); a failed re-detection restores the previous estimate.
+ * The AUs follow FaceAnalyser::AddNextFrame: CalcParams on the analyser's PDM,
+ * AlignFaceMask, FHOG, running medians, SVR/SVM; the offline post-processing
+ * runs in au_tracker_finish.
+ *
+ * Not yet here: the CNN detection validator. Without it a fit counts as
+ * validated when it succeeds (OpenFace's behaviour with validation off), and
+ * the confidence is 1 or 0. Gaze is reported as 0. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "au/au.h"
+#include "clnf.h"
+#include "dsp.h"
+#include "face_align.h"
+#include "face_analyser.h"
+#include "fhog.h"
+#include "imgproc.h"
+#include "models.h"
+#include "mtcnn.h"
+#include "profile.h"
+#include "tracker_internal.h"
+
+struct AuModelSet {
+    AuModels m;
+    AuClnfParams params; /* FaceModelParameters for main_clnf_general.txt */
+};
+
+AuStatus au_model_set_load(AuModelSet **out, const char *models_dir, AuError *err)
+{
+    *out = NULL;
+    AuModelSet *s = calloc(1, sizeof(*s));
+    if (!s)
+        return au_error_set(err, AU_ERR_NOMEM, "out of memory");
+    AuStatus st = au_models_load(&s->m, models_dir, err);
+    if (st) {
+        free(s);
+        return st;
+    }
+    au_clnf_params_init(&s->params, s->m.clnf.main_path);
+    /* Computed once here (OpenFace does it lazily on first use) so the set is
+     * read-only afterwards and can be shared between threads. */
+    if ((st = au_clnf_prepare_sigmas(&s->m.clnf, &s->params, err))) {
+        au_model_set_free(s);
+        return st;
+    }
+    *out = s;
+    return AU_OK;
+}
+
+void au_model_set_free(AuModelSet *s)
+{
+    if (!s)
+        return;
+    au_models_free(&s->m);
+    free(s);
+}
+
+/* The state DetectLandmarksInImageMultiHypBasic keeps for the best
+ * hypothesis, and DetectLandmarksInVideo restores on a failed re-detection. */
+typedef struct ClnfSnapshot {
+    float global[6];
+    float *local, *landmarks, *lhoods;
+    float model_likelihood;
+    double certainty;
+    int success;
+} ClnfSnapshot;
+
+struct AuTracker {
+    const AuModelSet *ms;
+    AuTrackerOptions opts;
+    AuDsp dsp;
+    AuClnf clnf;
+    AuClnfParams params;
+    int tracking_initialised;
+    int detection_success;
+    int failures_in_a_row;
+    double detection_certainty;
+    int override_pending, override_found;
+    AuRectF override_box;
+    ClnfSnapshot *snaps;  /* [0] main, [1..n_parts] parts; best-hypothesis store */
+    ClnfSnapshot *saved;  /* same layout; the estimate before a re-detection */
+    int n_snaps;
+    AuImageF32 grayf;
+    const AuImageU8 *frame_bgr; /* the frame being processed (for the detector) */
+    AuMtcnn mtcnn;
+    AuPdmWork main_work, au_work;
+    AuFaceAlign align;
+    AuImageU8 aligned;
+    AuFhog fhog;
+    float *hog;
+    AuFaceAnalyser fa;
+    int finished;
+    AuFaceAnalyserOutput final;
+    size_t n_frames;
+    AuProfile prof;
+};
+
+void au_tracker_options_default(AuTrackerOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+void au_tracker_override_detection(AuTracker *t, int found, const AuRectF *box)
+{
+    t->override_pending = 1;
+    t->override_found = found;
+    if (box)
+        t->override_box = *box;
+}
+
+static AuStatus snap_alloc(ClnfSnapshot *s, const AuClnf *c, AuError *err)
+{
+    s->local = calloc((size_t)c->m + 1, sizeof(float));
+    s->landmarks = calloc(2 * (size_t)c->n, sizeof(float));
+    s->lhoods = calloc((size_t)c->n, sizeof(float));
+    if (!s->local || !s->landmarks || !s->lhoods)
+        return au_error_set(err, AU_ERR_NOMEM, "out of memory");
+    return AU_OK;
+}
+
+static void snap_free(ClnfSnapshot *s)
+{
+    free(s->local);
+    free(s->landmarks);
+    free(s->lhoods);
+}
+
+static void snap_take(ClnfSnapshot *s, const AuClnf *c)
+{
+    memcpy(s->global, c->params_global, sizeof(s->global));
+    memcpy(s->local, c->params_local, sizeof(float) * (size_t)c->m);
+    memcpy(s->landmarks, c->landmarks, sizeof(float) * 2 * (size_t)c->n);
+    memcpy(s->lhoods, c->landmark_likelihoods, sizeof(float) * (size_t)c->n);
+    s->model_likelihood = c->model_likelihood;
+}
+
+static void snap_restore(const ClnfSnapshot *s, AuClnf *c)
+{
+    memcpy(c->params_global, s->global, sizeof(s->global));
+    memcpy(c->params_local, s->local, sizeof(float) * (size_t)c->m);
+    memcpy(c->landmarks, s->landmarks, sizeof(float) * 2 * (size_t)c->n);
+    memcpy(c->landmark_likelihoods, s->lhoods, sizeof(float) * (size_t)c->n);
+    c->model_likelihood = s->model_likelihood;
+}
+
+static AuClnf *snap_model(AuTracker *t, int i)
+{
+    return i == 0 ? &t->clnf : &t->clnf.parts[i - 1];
+}
+
+AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTrackerOptions *opts, AuError *err)
+{
+    *out = NULL;
+    AuTracker *t = calloc(1, sizeof(*t));
+    if (!t)
+        return au_error_set(err, AU_ERR_NOMEM, "out of memory");
+    t->ms = ms;
+    if (opts)
+        t->opts = *opts;
+    t->params = ms->params;
+    t->failures_in_a_row = -1;
+    au_dsp_init_c(&t->dsp);
+    const AuModels *m = &ms->m;
+    AuStatus st;
+    if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
+        goto fail;
+    au_clnf_set_profile(&t->clnf, &t->prof);
+    au_mtcnn_init(&t->mtcnn, &m->mtcnn);
+    t->n_snaps = 1 + m->clnf.n_parts;
+    t->snaps = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
+    t->saved = calloc((size_t)t->n_snaps, sizeof(ClnfSnapshot));
+    if (!t->snaps || !t->saved) {
+        st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < t->n_snaps; i++)
+        if ((st = snap_alloc(&t->snaps[i], snap_model(t, i), err)) ||
+            (st = snap_alloc(&t->saved[i], snap_model(t, i), err)))
+            goto fail;
+    if ((st = au_pdm_work_init(&t->main_work, &m->clnf.pdm, err)) ||
+        (st = au_pdm_work_init(&t->au_work, &m->au_pdm, err)) ||
+        (st = au_face_align_init(&t->align, &m->au_pdm, &m->au_tris, 0.7, 112, 112, err)) ||
+        (st = au_image_u8_alloc(&t->aligned, 112, 112, 3, err)) ||
+        (st = au_fhog_init(&t->fhog, 112, 112, 3, 8, err)) ||
+        (st = au_face_analyser_init(&t->fa, t->opts.static_aus ? &m->au_static : &m->au_dynamic, &m->au_pdm,
+                                    !t->opts.static_aus, err)))
+        goto fail;
+    t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
+    if (!t->hog) {
+        st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    *out = t;
+    return AU_OK;
+fail:
+    au_tracker_free(t);
+    return st;
+}
+
+void au_tracker_free(AuTracker *t)
+{
+    if (!t)
+        return;
+    au_clnf_free(&t->clnf);
+    for (int i = 0; i < t->n_snaps; i++) {
+        if (t->snaps)
+            snap_free(&t->snaps[i]);
+        if (t->saved)
+            snap_free(&t->saved[i]);
+    }
+    free(t->snaps);
+    free(t->saved);
+    au_image_f32_free(&t->grayf);
+    au_mtcnn_free(&t->mtcnn);
+    au_pdm_work_free(&t->main_work);
+    au_pdm_work_free(&t->au_work);
+    au_face_align_free(&t->align);
+    au_image_u8_free(&t->aligned);
+    au_fhog_free(&t->fhog);
+    free(t->hog);
+    au_face_analyser_free(&t->fa);
+    if (t->finished)
+        au_face_analyser_output_free(&t->final);
+    free(t);
+}
+
+/* CLNF::DetectLandmarks including its validation step. */
+static AuStatus detect_landmarks(AuTracker *t, int *success, AuError *err)
+{
+    int fit_success = 0;
+    AuStatus st = au_clnf_detect_landmarks(&t->clnf, &t->grayf, &t->params, &fit_success, err);
+    if (st)
+        return st;
+    /* The CNN validator is not built yet: validation off, as OpenFace with
+     * validate_detections = false. */
+    t->detection_success = fit_success;
+    t->detection_certainty = fit_success ? 1.0 : 0.0;
+    *success = t->detection_success;
+    return AU_OK;
+}
+
+static void set_windows(AuClnfParams *p, const int *w, int n)
+{
+    p->n_window_sizes_current = n;
+    memcpy(p->window_sizes_current, w, sizeof(int) * (size_t)n);
+}
+
+/* DetectLandmarksInImage with multi_view: every rotation hypothesis from the
+ * box, the one with the highest model likelihood kept (main and parts). */
+static AuStatus detect_in_image(AuTracker *t, const AuRectF *box, int *success, AuError *err)
+{
+    static const float hyps[11][3] = {{0, 0, 0},       {0, -0.5236f, 0}, {0, 0.5236f, 0},   {0, -0.96f, 0},
+                                      {0, 0.96f, 0},   {0, 0, 0.5236f},  {0, 0, -0.5236f},  {0, -1.57f, 0},
+                                      {0, 1.57f, 0},   {0, -1.22f, 0.698f}, {0, 1.22f, -0.698f}};
+    int n_hyp = t->params.multi_view ? 11 : 1;
+    set_windows(&t->params, t->params.window_sizes_init, t->params.n_window_sizes_init);
+    float best_lhood = 0;
+    double best_cert = 0;
+    int best_success = 0;
+    for (int h = 0; h < n_hyp; h++) {
+        for (int i = 0; i < t->n_snaps; i++) {
+            AuClnf *c = snap_model(t, i);
+            memset(c->params_local, 0, sizeof(float) * (size_t)c->m);
+        }
+        float g[6];
+        au_pdm_params_from_bbox(&t->ms->m.clnf.pdm, box, t->clnf.params_local, hyps[h], g, &t->main_work);
+        au_clnf_set_params(&t->clnf, g, t->clnf.params_local);
+        int s = 0;
+        AuStatus st = detect_landmarks(t, &s, err);
+        if (st)
+            return st;
+        if (h == 0 || best_lhood < t->clnf.model_likelihood) {
+            best_lhood = t->clnf.model_likelihood;
+            best_cert = t->detection_certainty;
+            best_success = s;
+            for (int i = 0; i < t->n_snaps; i++)
+                snap_take(&t->snaps[i], snap_model(t, i));
+        }
+    }
+    for (int i = 0; i < t->n_snaps; i++)
+        snap_restore(&t->snaps[i], snap_model(t, i));
+    t->clnf.model_likelihood = best_lhood;
+    t->detection_success = best_success;
+    t->detection_certainty = best_cert;
+    *success = best_success;
+    return AU_OK;
+}
+
+static AuStatus find_face(AuTracker *t, int *found, AuRectF *box, AuError *err)
+{
+    if (t->override_pending) {
+        t->override_pending = 0;
+        *found = t->override_found;
+        *box = t->override_box;
+        return AU_OK;
+    }
+    float confidence;
+    return au_mtcnn_detect_single(&t->mtcnn, t->frame_bgr, found, box, &confidence, err);
+}
+
+/* LandmarkDetector::DetectLandmarksInVideo. */
+static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
+{
+    AuStatus st;
+    int initial_detection = !t->tracking_initialised;
+    if (t->tracking_initialised) {
+        if (!t->detection_success)
+            set_windows(&t->params, t->params.window_sizes_init, t->params.n_window_sizes_init);
+        else
+            set_windows(&t->params, t->params.window_sizes_small, t->params.n_window_sizes_small);
+        int track_success = 0;
+        if ((st = detect_landmarks(t, &track_success, err)))
+            return st;
+        t->failures_in_a_row = track_success ? -1 : t->failures_in_a_row + 1;
+    }
+    int every = t->params.reinit_video_every;
+    if ((!t->tracking_initialised && (t->failures_in_a_row + 1) % (every * 6) == 0) ||
+        (t->tracking_initialised && !t->detection_success && every > 0 && t->failures_in_a_row % every == 0)) {
+        int found = 0;
+        AuRectF box;
+        uint64_t t0 = au_profile_now_ns();
+        st = find_face(t, &found, &box, err);
+        au_profile_add(&t->prof, AU_STAGE_DETECT, t0);
+        if (st)
+            return st;
+        if (found) {
+            t->tracking_initialised = 1;
+            for (int i = 0; i < t->n_snaps; i++)
+                snap_take(&t->saved[i], snap_model(t, i));
+            memset(t->clnf.params_local, 0, sizeof(float) * (size_t)t->clnf.m);
+            int s = 0;
+            t->params.multi_view = 1;
+            st = detect_in_image(t, &box, &s, err);
+            t->params.multi_view = 0;
+            if (st)
+                return st;
+            if (!initial_detection && !s) {
+                /* Restore the previous estimate (the main model only, as
+                 * OpenFace; detection_success stays the failed detection's). */
+                snap_restore(&t->saved[0], &t->clnf);
+                *result = 0;
+                return AU_OK;
+            }
+            t->failures_in_a_row = -1;
+            *result = 1;
+            return AU_OK;
+        }
+    }
+    if (!t->tracking_initialised)
+        t->failures_in_a_row++;
+    if (t->failures_in_a_row > 100)
+        t->tracking_initialised = 0;
+    *result = t->detection_success;
+    return AU_OK;
+}
+
+static int part_index(const AuModels *m, const char *name)
+{
+    for (int i = 0; i < m->clnf.n_parts; i++)
+        if (!strcmp(m->clnf.parts[i].name, name))
+            return i;
+    return -1;
+}
+
+AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult *r, AuError *err)
+{
+    if (t->finished)
+        return au_error_set(err, AU_ERR_ARG, "tracker already finished; create a new one for the next video");
+    if (!in->bgr || !in->gray || in->width <= 0 || in->height <= 0)
+        return au_error_set(err, AU_ERR_ARG, "frame %lld: empty image", (long long)in->frame_number);
+    AuStatus st;
+    if (t->grayf.width != in->width || t->grayf.height != in->height) {
+        au_image_f32_free(&t->grayf);
+        if ((st = au_image_f32_alloc(&t->grayf, in->width, in->height, err)))
+            return st;
+    }
+    AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
+    AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
+    au_gray_u8_to_f32(&gray, &t->grayf);
+    t->frame_bgr = &bgr;
+
+    int success = 0;
+    if ((st = detect_in_video(t, &success, err)))
+        return st;
+
+    memset(r, 0, sizeof(*r));
+    r->frame_number = in->frame_number;
+    r->timestamp = in->timestamp;
+    r->success = success;
+    r->confidence = t->detection_certainty;
+    const AuModels *m = &t->ms->m;
+    const AuClnf *c = &t->clnf;
+    memcpy(r->landmarks, c->landmarks, sizeof(r->landmarks));
+    memcpy(r->params_global, c->params_global, sizeof(r->params_global));
+    memcpy(r->params_local, c->params_local, sizeof(r->params_local));
+    /* OpenFace's default camera: fx = fy = 500 scaled by the frame size
+     * (averaged), principal point at the centre. */
+    float fx = (float)t->opts.fx, fy = (float)t->opts.fy, cx = (float)t->opts.cx, cy = (float)t->opts.cy;
+    if (fx == 0 || fy == 0) {
+        float fx0 = 500.0f * ((float)in->width / 640.0f), fy0 = 500.0f * ((float)in->height / 480.0f);
+        fx = fy = (fx0 + fy0) / 2.0f;
+    }
+    if (cx == 0 || cy == 0) {
+        cx = (float)in->width / 2.0f;
+        cy = (float)in->height / 2.0f;
+    }
+    uint64_t t0 = au_profile_now_ns();
+    au_pdm_pose(&m->clnf.pdm, c->params_local, c->params_global, c->landmarks, fx, fy, cx, cy, r->pose,
+                &t->main_work);
+    au_pdm_camera_shape3d(&m->clnf.pdm, c->params_local, c->params_global, c->landmarks, fx, fy, cx, cy,
+                          r->landmarks_3d, &t->main_work);
+    static const char *const eyes[2] = {"left_eye_28", "right_eye_28"};
+    for (int e = 0; e < 2; e++) {
+        int pi = part_index(m, eyes[e]);
+        if (pi < 0)
+            continue;
+        const AuClnf *p = &c->parts[pi];
+        for (int i = 0; i < 28 && i < p->n; i++) {
+            r->eye_landmarks[2 * (e * 28 + i)] = p->landmarks[i];
+            r->eye_landmarks[2 * (e * 28 + i) + 1] = p->landmarks[i + p->n];
+        }
+    }
+    t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
+
+    /* FaceAnalyser::AddNextFrame */
+    float g[6], local[AU_N_PDM_MODES];
+    if (success) {
+        au_pdm_params_from_landmarks(&m->au_pdm, c->landmarks, NULL, g, local, &t->au_work);
+        if ((st = au_face_align(&t->align, &bgr, c->landmarks, g, &t->aligned, err)))
+            return st;
+        t0 = au_profile_add(&t->prof, AU_STAGE_ALIGN, t0);
+        if ((st = au_fhog_run(&t->fhog, &t->aligned, t->hog, err)))
+            return st;
+        t0 = au_profile_add(&t->prof, AU_STAGE_FHOG, t0);
+    }
+    if ((st = au_face_analyser_add_frame(&t->fa, success ? t->hog : NULL, success ? local : NULL, success,
+                                         in->timestamp, err)))
+        return st;
+    au_profile_add(&t->prof, AU_STAGE_AU_PREDICT, t0);
+    const AuAuModels *am = t->opts.static_aus ? &m->au_static : &m->au_dynamic;
+    const double *on_r = au_face_analyser_online_intensities(&t->fa);
+    const double *on_c = au_face_analyser_online_presences(&t->fa);
+    for (int k = 0; k < AU_N_AU_REG && k < au_au_models_intensity_count(am); k++)
+        r->au_reg[k] = on_r ? on_r[au_au_models_intensity_sorted_index(am, k)] : 0;
+    for (int k = 0; k < AU_N_AU_CLASS && k < au_au_models_presence_count(am); k++)
+        r->au_class[k] = on_c ? on_c[au_au_models_presence_sorted_index(am, k)] : 0;
+    t->n_frames++;
+    return AU_OK;
+}
+
+AuStatus au_tracker_finish(AuTracker *t, AuError *err)
+{
+    if (t->finished)
+        return AU_OK;
+    uint64_t t0 = au_profile_now_ns();
+    AuStatus st = au_face_analyser_finish(&t->fa, &t->final, err);
+    if (st)
+        return st;
+    au_profile_add(&t->prof, AU_STAGE_POSTPROCESS, t0);
+    t->finished = 1;
+    return AU_OK;
+}
+
+AuStatus au_tracker_final_aus(const AuTracker *t, size_t i, double au_reg[AU_N_AU_REG],
+                              double au_class[AU_N_AU_CLASS], AuError *err)
+{
+    if (!t->finished)
+        return au_error_set(err, AU_ERR_ARG, "final AUs asked for before au_tracker_finish");
+    if (i >= (size_t)t->final.n_frames)
+        return au_error_set(err, AU_ERR_ARG, "frame %zu out of range (%d frames)", i, t->final.n_frames);
+    for (int k = 0; k < AU_N_AU_REG; k++)
+        au_reg[k] = k < t->final.n_intensity ? t->final.intensity[i * (size_t)t->final.n_intensity + (size_t)k] : 0;
+    for (int k = 0; k < AU_N_AU_CLASS; k++)
+        au_class[k] = k < t->final.n_presence ? t->final.presence[i * (size_t)t->final.n_presence + (size_t)k] : 0;
+    return AU_OK;
+}
+
+const char *au_tracker_au_reg_name(const AuTracker *t, int i)
+{
+    const AuAuModels *am = t->opts.static_aus ? &t->ms->m.au_static : &t->ms->m.au_dynamic;
+    if (i < 0 || i >= au_au_models_intensity_count(am))
+        return NULL;
+    return au_au_models_intensity_name(am, au_au_models_intensity_sorted_index(am, i));
+}
+
+const char *au_tracker_au_class_name(const AuTracker *t, int i)
+{
+    const AuAuModels *am = t->opts.static_aus ? &t->ms->m.au_static : &t->ms->m.au_dynamic;
+    if (i < 0 || i >= au_au_models_presence_count(am))
+        return NULL;
+    return au_au_models_presence_name(am, au_au_models_presence_sorted_index(am, i));
+}
+
+int au_tracker_timings(const AuTracker *t, AuStageTiming *out, int n)
+{
+    for (int i = 0; i < AU_STAGE_COUNT && i < n; i++) {
+        out[i].name = au_stage_name((AuStage)i);
+        out[i].calls = t->prof.calls[i];
+        out[i].total_ns = t->prof.ns[i];
+    }
+    return AU_STAGE_COUNT;
+}
