@@ -19,9 +19,11 @@ void au_validator_free(AuValidator *v)
     au_cnn_work_free(&v->work);
     au_image_f32_free(&v->roi);
     au_image_f32_free(&v->warped);
-    free(v->map_x);
-    free(v->map_y);
-    free(v->coeff);
+    if (v->paws)
+        for (int i = 0; i < v->model->n_views; i++)
+            au_paw_free(&v->paws[i]);
+    free(v->paws);
+    free(v->local);
     free(v->input);
     memset(v, 0, sizeof(*v));
 }
@@ -95,61 +97,27 @@ AuStatus au_validator_check(AuValidator *v, const double rotation[3], const AuIm
         for (int x = 0; x < rw; x++)
             dst[x] = (float)src[x];
     }
-    /* PAW::CalcCoeff on the landmarks relative to the ROI */
-    int nt = paw->n_triangles;
-    if (grow(&v->coeff, &v->coeff_cap, 6 * (size_t)nt) ||
-        grow(&v->map_x, &v->map_cap, (size_t)paw->width * (size_t)paw->height))
+    /* PAW::Warp of the crop with the landmarks relative to it */
+    if (!v->paws && !(v->paws = calloc((size_t)v->model->n_views, sizeof(AuPaw))))
         return au_error_set(err, AU_ERR_NOMEM, "out of memory in the validator");
-    size_t map_cap_y = 0;
-    (void)map_cap_y;
-    float *my = realloc(v->map_y, sizeof(float) * (size_t)paw->width * (size_t)paw->height);
-    if (!my)
+    AuPaw *pw = &v->paws[id];
+    if (!pw->n_points &&
+        (st = au_paw_init_precomputed(pw, paw->destination_landmarks, paw->n_landmarks, paw->triangulation,
+                                      paw->n_triangles, paw->min_x, paw->min_y, paw->width, paw->height,
+                                      paw->triangle_id, paw->pixel_mask, paw->alpha, paw->beta, err)))
+        return st;
+    if (grow(&v->local, &v->local_cap, 2 * (size_t)n))
         return au_error_set(err, AU_ERR_NOMEM, "out of memory in the validator");
-    v->map_y = my;
-    float fminx = (float)min_x, fminy = (float)min_y;
-    for (int l = 0; l < nt; l++) {
-        int i = paw->triangulation[3 * l], j = paw->triangulation[3 * l + 1], k = paw->triangulation[3 * l + 2];
-        float c1 = landmarks[i] - fminx;
-        float c2 = (landmarks[j] - fminx) - c1;
-        float c3 = (landmarks[k] - fminx) - c1;
-        float c4 = landmarks[i + n] - fminy;
-        float c5 = (landmarks[j + n] - fminy) - c4;
-        float c6 = (landmarks[k + n] - fminy) - c4;
-        const float *al = paw->alpha + 3 * l, *be = paw->beta + 3 * l;
-        float *co = v->coeff + 6 * l;
-        co[0] = c1 + c2 * al[0] + c3 * be[0];
-        co[1] = c2 * al[1] + c3 * be[1];
-        co[2] = c2 * al[2] + c3 * be[2];
-        co[3] = c4 + c5 * al[0] + c6 * be[0];
-        co[4] = c5 * al[1] + c6 * be[1];
-        co[5] = c5 * al[2] + c6 * be[2];
-    }
-    /* PAW::WarpRegion */
-    for (int y = 0; y < paw->height; y++) {
-        float yi = (float)y + paw->min_y;
-        for (int x = 0; x < paw->width; x++) {
-            size_t p = (size_t)y * (size_t)paw->width + (size_t)x;
-            float xi = (float)x + paw->min_x;
-            if (!paw->pixel_mask[p]) {
-                v->map_x[p] = -1;
-                v->map_y[p] = -1;
-            } else {
-                const float *a = v->coeff + 6 * paw->triangle_id[p];
-                float xo = a[0];
-                xo += a[1] * xi;
-                v->map_x[p] = xo + a[2] * yi;
-                float yo = a[3];
-                yo += a[4] * xi;
-                v->map_y[p] = yo + a[5] * yi;
-            }
-        }
+    for (int i = 0; i < n; i++) {
+        v->local[i] = landmarks[i] - (float)min_x;
+        v->local[i + n] = landmarks[i + n] - (float)min_y;
     }
     if (v->warped.width != paw->width || v->warped.height != paw->height) {
         au_image_f32_free(&v->warped);
         if ((st = au_image_f32_alloc(&v->warped, paw->width, paw->height, err)))
             return st;
     }
-    if ((st = au_remap_linear_f32(&v->roi, &v->warped, v->map_x, v->map_y, err)))
+    if ((st = au_paw_warp(pw, &v->roi, v->local, &v->warped, err)))
         return st;
 
     /* NormaliseWarpedToVector: masked pixels column by column */

@@ -12,14 +12,17 @@
 #include "cnn.h"
 #include "error.h"
 #include "image.h"
+#include "paw.h"
 #include "validator_model.h"
 
 typedef struct AuValidator {
     const AuValidatorModel *model;
     AuCnnWork work;
     AuImageF32 roi, warped;
-    float *map_x, *map_y, *coeff, *input;
-    size_t map_cap, coeff_cap, input_cap;
+    AuPaw *paws;       /* one per view, built on first use (warp buffers are per tracker) */
+    float *local;      /* landmarks relative to the crop */
+    float *input;
+    size_t local_cap, input_cap;
 } AuValidator;
 
 void au_validator_init(AuValidator *v, const AuValidatorModel *model);
