@@ -6,5 +6,6 @@
 int auh_cmd_bench_load(int argc, char **argv);
 int auh_cmd_probe(int argc, char **argv);
 int auh_cmd_extract(int argc, char **argv);
+int auh_cmd_compare(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static void usage(FILE *f)
             "  bench-load [--models DIR] [-n N]   time loading the whole OpenFace model set\n"
             "  extract -f INPUT... -out_dir DIR [--variant NAME] [--models DIR]\n"
             "                                     OpenFace FeatureExtraction-format CSV per input\n"
+            "  compare OURS.csv --labels OPENFACE.csv\n"
+            "                                     landmark error, pose, AU r / MAE, presence agreement\n"
             "  probe -f INPUT...                  decode videos/images/folders, print frames, size, decode FPS\n"
             "\n"
             "Models default to the data folder filled by scripts/setup.sh ($AU_DATA_DIR/openface/models);\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
         return auh_cmd_bench_load(argc - 1, argv + 1);
     if (!strcmp(argv[1], "extract"))
         return auh_cmd_extract(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "compare"))
+        return auh_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(argv[1], "probe"))
         return auh_cmd_probe(argc - 1, argv + 1);
     fprintf(stderr, "auharness: unknown command '%s'\n", argv[1]);
