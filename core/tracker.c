@@ -13,8 +13,8 @@
  * AlignFaceMask, FHOG, running medians, SVR/SVM; the offline post-processing
  * runs in au_tracker_finish.
  *
- * Detection, validation and gaze are OpenFace's too (mtcnn.c, validator.c,
- * gaze.c). */
+ * Detection, validation, pose, 3D landmarks and gaze are OpenFace's too
+ * (mtcnn.c, validator.c, face_outputs.c, gaze.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,7 @@
 #include "face_align.h"
 #include "face_analyser.h"
 #include "fhog.h"
-#include "gaze.h"
+#include "face_outputs.h"
 #include "imgproc.h"
 #include "models.h"
 #include "mtcnn.h"
@@ -98,7 +98,8 @@ struct AuTracker {
     const AuImageU8 *frame_gray; /* (for the validator) */
     AuValidator validator;
     AuMtcnn mtcnn;
-    AuPdmWork main_work, au_work, eye_work[2];
+    AuPdmWork main_work, au_work;
+    AuFaceOutputs outputs; /* pose, 3D shape, eye landmarks, gaze */
     AuFaceAlign align;
     AuImageU8 aligned;
     AuFhog fhog;
@@ -163,14 +164,6 @@ static AuClnf *snap_model(AuTracker *t, int i)
     return i == 0 ? &t->clnf : &t->clnf.parts[i - 1];
 }
 
-static int part_index(const AuModels *m, const char *name)
-{
-    for (int i = 0; i < m->clnf.n_parts; i++)
-        if (!strcmp(m->clnf.parts[i].name, name))
-            return i;
-    return -1;
-}
-
 AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTrackerOptions *opts, AuError *err)
 {
     *out = NULL;
@@ -201,11 +194,12 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         if ((st = snap_alloc(&t->snaps[i], snap_model(t, i), err)) ||
             (st = snap_alloc(&t->saved[i], snap_model(t, i), err)))
             goto fail;
-    for (int e = 0; e < 2; e++) {
-        static const char *const eyes[2] = {"left_eye_28", "right_eye_28"};
-        int pi = part_index(m, eyes[e]);
-        if (pi >= 0 && (st = au_pdm_work_init(&t->eye_work[e], &m->clnf.parts[pi].model->pdm, err)))
-            goto fail;
+    if ((st = au_face_outputs_init(&t->outputs, &m->clnf, err)))
+        goto fail;
+    if (t->outputs.n_eye_points > AU_N_EYE_LANDMARKS) {
+        st = au_error_set(err, AU_ERR_UNSUPPORTED, "%s: the eye parts have %d points; the results hold %d",
+                          m->clnf.main_path, t->outputs.n_eye_points, AU_N_EYE_LANDMARKS);
+        goto fail;
     }
     if ((st = au_pdm_work_init(&t->main_work, &m->clnf.pdm, err)) ||
         (st = au_pdm_work_init(&t->au_work, &m->au_pdm, err)) ||
@@ -245,8 +239,7 @@ void au_tracker_free(AuTracker *t)
     au_validator_free(&t->validator);
     au_pdm_work_free(&t->main_work);
     au_pdm_work_free(&t->au_work);
-    au_pdm_work_free(&t->eye_work[0]);
-    au_pdm_work_free(&t->eye_work[1]);
+    au_face_outputs_free(&t->outputs);
     au_face_align_free(&t->align);
     au_image_u8_free(&t->aligned);
     au_fhog_free(&t->fhog);
@@ -431,53 +424,20 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     memcpy(r->landmarks, c->landmarks, sizeof(r->landmarks));
     memcpy(r->params_global, c->params_global, sizeof(r->params_global));
     memcpy(r->params_local, c->params_local, sizeof(r->params_local));
-    /* OpenFace's default camera: fx = fy = 500 scaled by the frame size
-     * (averaged), principal point at the centre. */
-    float fx = (float)t->opts.fx, fy = (float)t->opts.fy, cx = (float)t->opts.cx, cy = (float)t->opts.cy;
-    if (fx == 0 || fy == 0) {
-        float fx0 = 500.0f * ((float)in->width / 640.0f), fy0 = 500.0f * ((float)in->height / 480.0f);
-        fx = fy = (fx0 + fy0) / 2.0f;
-    }
-    if (cx == 0 || cy == 0) {
-        cx = (float)in->width / 2.0f;
-        cy = (float)in->height / 2.0f;
-    }
+    /* FeatureExtraction's per-frame outputs (face_outputs.h): pose, 3D
+     * landmarks and eye landmarks on every frame, gaze on successful ones. */
+    AuCamera cam = au_camera_intrinsics(in->width, in->height, (float)t->opts.fx, (float)t->opts.fy,
+                                        (float)t->opts.cx, (float)t->opts.cy);
     uint64_t t0 = au_profile_now_ns();
-    au_pdm_pose(&m->clnf.pdm, c->params_local, c->params_global, c->landmarks, fx, fy, cx, cy, r->pose,
-                &t->main_work);
-    au_pdm_camera_shape3d(&m->clnf.pdm, c->params_local, c->params_global, c->landmarks, fx, fy, cx, cy,
-                          r->landmarks_3d, &t->main_work);
-    /* Eye landmarks (CalculateAllEyeLandmarks, Calculate3DEyeLandmarks) and,
-     * on tracked frames, gaze (EstimateGaze, GetGazeAngle). */
-    static const char *const eyes[2] = {"left_eye_28", "right_eye_28"};
-    float gaze[2][3] = {{0}};
-    int have_eyes = 1;
-    for (int e = 0; e < 2; e++) {
-        int pi = part_index(m, eyes[e]);
-        if (pi < 0) {
-            have_eyes = 0;
-            continue;
-        }
-        const AuClnf *p = &c->parts[pi];
-        const AuPdm *ppdm = &m->clnf.parts[pi].model->pdm;
-        float eye3d[3 * 28];
-        if (p->n != 28)
-            continue;
-        au_pdm_camera_shape3d(ppdm, p->params_local, p->params_global, p->landmarks, fx, fy, cx, cy, eye3d,
-                              &t->eye_work[e]);
-        for (int i = 0; i < 28; i++) {
-            r->eye_landmarks[2 * (e * 28 + i)] = p->landmarks[i];
-            r->eye_landmarks[2 * (e * 28 + i) + 1] = p->landmarks[i + 28];
-            for (int k = 0; k < 3; k++)
-                r->eye_landmarks_3d[3 * (e * 28 + i) + k] = eye3d[k * 28 + i];
-        }
-        if (success)
-            au_gaze_estimate(eye3d, 28, r->landmarks_3d, r->pose, e == 0, gaze[e]);
-    }
-    if (success && have_eyes) {
-        memcpy(r->gaze_dir0, gaze[0], sizeof(r->gaze_dir0));
-        memcpy(r->gaze_dir1, gaze[1], sizeof(r->gaze_dir1));
-        au_gaze_angle(gaze[0], gaze[1], r->gaze_angle);
+    au_face_pose(&t->outputs, c, &cam, r->pose);
+    au_face_shape3d(&t->outputs, c, &cam, r->landmarks_3d);
+    au_face_eye_landmarks(&t->outputs, c, r->eye_landmarks);
+    au_face_eye_landmarks_3d(&t->outputs, c, &cam, r->eye_landmarks_3d);
+    if (success) {
+        AuGazeEye eyes[2];
+        au_face_gaze(&t->outputs, c, &cam, r->pose, r->landmarks_3d, eyes, r->gaze_angle);
+        memcpy(r->gaze_dir0, eyes[0].gaze, sizeof(r->gaze_dir0));
+        memcpy(r->gaze_dir1, eyes[1].gaze, sizeof(r->gaze_dir1));
     }
     t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
 
