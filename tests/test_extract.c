@@ -1,8 +1,7 @@
 /* Integration: `auharness extract` on both reference videos, end to end (our
  * MTCNN, CLNF tracking, validator, AUs, post-processing, CSV writer), against
  * OpenFace C++'s CSVs: the same header and row count; every column equal as
- * printed except the gaze directions, which differ by up to ~2e-5 (float
- * summation order in EstimateGaze, not yet reproduced). */
+ * printed, gaze included. */
 #include "autest.h"
 
 #include <math.h>
@@ -43,7 +42,7 @@ static void check(const char *tmp, const char *name)
     printf("%s: %zu rows x %d columns; cells differing from OpenFace (gaze aside): %ld; max gaze diff %.2g\n", name,
            a.n_rows, a.n_cols, differ, max_gaze);
     assert_int_equal(differ, 0);
-    assert_true(max_gaze <= 5e-5); /* ~2e-5 seen: float order in EstimateGaze */
+    assert_true(max_gaze <= 1e-9);
     auh_of_csv_free(&a);
     auh_of_csv_free(&b);
 }
