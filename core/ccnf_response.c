@@ -34,7 +34,7 @@ AuStatus au_ccnf_workspace_init(AuCcnfWorkspace *ws, int max_window, int max_pat
     size_t sz_pre = round_up((size_t)max_neurons * n_pos, ALIGN_FLOATS);
     size_t sz_vec = round_up(n_pos, ALIGN_FLOATS);
     size_t sz_scratch =
-        round_up((size_t)(max_window + max_patch_w - 1) * (size_t)(max_window + max_patch_h - 1), ALIGN_FLOATS);
+        round_up(au_dsp_ccnf_scratch_floats(max_patch_w, max_patch_h, max_window, max_window), ALIGN_FLOATS);
     size_t total = (sz_im2col + sz_pre + 2 * sz_vec + sz_scratch) * sizeof(float);
     float *block = aligned_alloc(ALIGN_BYTES, round_up(total, ALIGN_BYTES));
     if (!block)

@@ -41,7 +41,7 @@ typedef struct AuCcnfWorkspace {
     float *pre;     /* max_neurons x max_window^2: neuron pre-activations (sgemm output) */
     float *acc;     /* max_window^2: sigmoid sum, positions x-major as OpenFace's im2col */
     float *vec;     /* max_window^2: the same, row-major (y-major), fed to the Sigma product */
-    float *scratch; /* (max_window + max_patch_w - 1) x (max_window + max_patch_h - 1): the im2col kernel's */
+    float *scratch; /* au_dsp_ccnf_scratch_floats for the largest sizes: the im2col kernel's */
     void *block;    /* the allocation holding all of the above */
 } AuCcnfWorkspace;
 

@@ -2,10 +2,19 @@
 
 #include <math.h>
 
+#include "dsp_avx2.h"
+
 /* The float arithmetic below must not be contracted into fused multiply-adds:
  * OpenFace's build (-O3 -msse3) has none. GCC does not contract in ISO C mode
  * (-std=c11, the project's setting), and no compiler does without FMA in the
- * target ISA; a build that adds -mfma must also pass -ffp-contract=off. */
+ * target ISA; the pragmas keep it so under a variant's -march=native
+ * -ffp-contract=fast (except clang's -ffp-contract=fast, which ignores
+ * them), as in fhog.c. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 /* Positions of one column of the response normalised together: their
  * running sums live in arrays of this size, and the inner loops run across
@@ -83,8 +92,68 @@ static void ccnf_sigmoid_acc_c(float *resp, const float *pre, int n, double two_
         resp[p] = (float)((double)resp[p] + two_alpha / (1.0 + exp(-(double)pre[p])));
 }
 
+static void vecmat_f64_c(double *out, const double *x, const double *w, ptrdiff_t w_stride, int n, int m)
+{
+    /* four outputs at a time, as OpenCV's loop: independent sums, each in k order */
+    int j = 0;
+    for (; j + 4 <= m; j += 4) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        const double *wk = w + j;
+        for (int k = 0; k < n; k++, wk += w_stride) {
+            const double a = x[k];
+            s0 += a * wk[0];
+            s1 += a * wk[1];
+            s2 += a * wk[2];
+            s3 += a * wk[3];
+        }
+        out[j] = s0;
+        out[j + 1] = s1;
+        out[j + 2] = s2;
+        out[j + 3] = s3;
+    }
+    for (; j < m; j++) {
+        double s0 = 0;
+        const double *wk = w + j;
+        for (int k = 0; k < n; k++, wk += w_stride)
+            s0 += x[k] * wk[0];
+        out[j] = s0;
+    }
+}
+
+static void bgr_to_gray_u8_c(uint8_t *gray, const uint8_t *bgr, int n)
+{
+    for (int i = 0; i < n; i++, bgr += 3)
+        gray[i] = (uint8_t)((bgr[0] * 3735 + bgr[1] * 19235 + bgr[2] * 9798 + (1 << 14)) >> 15);
+}
+
+static void u8_to_f32_c(float *dst, const uint8_t *src, int n)
+{
+    for (int i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+size_t au_dsp_ccnf_scratch_floats(int patch_w, int patch_h, int resp_w, int resp_h)
+{
+    const size_t aoi_w = (size_t)resp_w + (size_t)patch_w - 1, aoi_h = (size_t)resp_h + (size_t)patch_h - 1;
+    return aoi_w * aoi_h + (size_t)patch_h * aoi_w * (size_t)resp_h + 8;
+}
+
 void au_dsp_init_c(AuDsp *dsp)
 {
     dsp->ccnf_im2col_norm = ccnf_im2col_norm_c;
     dsp->ccnf_sigmoid_acc = ccnf_sigmoid_acc_c;
+    dsp->fhog_row = au_fhog_row_c;
+    dsp->vecmat_f64 = vecmat_f64_c;
+    dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
+    dsp->u8_to_f32 = u8_to_f32_c;
+}
+
+void au_dsp_init(AuDsp *dsp, unsigned cpu_flags)
+{
+    au_dsp_init_c(dsp);
+#if AU_DSP_HAVE_AVX2
+    au_dsp_init_avx2(dsp, cpu_flags);
+#else
+    (void)cpu_flags;
+#endif
 }

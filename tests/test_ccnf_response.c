@@ -14,15 +14,29 @@
 
 #include "ccnf_response.h"
 #include "clnf_model.h"
+#include "cpu.h"
 #include "dsp.h"
 #include "refcsv.h"
+
+/* OpenFace's loops transcribed below must not be fused into multiply-adds
+ * under variant flags (-march=native -ffp-contract=fast) either. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 #define MAIN_MODEL "openface/models/model/main_clnf_general.txt"
 #define REF "openface/reference/intermediates/"
 
 typedef struct Fixture {
     AuClnfModel model;
-    AuDsp dsp;
+    /* the C table, and the one au_dsp_init makes for this CPU (AU_CPU_MASK
+     * applies) if it differs: every check runs on each */
+    AuDsp tables[2];
+    const char *table_names[2];
+    int n_tables;
+    const AuDsp *dsp; /* the CPU's table (= tables[n_tables - 1]) */
 } Fixture;
 
 static double now_s(void)
@@ -44,7 +58,19 @@ static int setup(void **state)
         free(f);
         return -1;
     }
-    au_dsp_init_c(&f->dsp);
+    unsigned cpu;
+    if (au_cpu_flags(&cpu, &err)) {
+        print_error("%s\n", err.msg);
+        au_clnf_model_free(&f->model);
+        free(f);
+        return -1;
+    }
+    au_dsp_init_c(&f->tables[0]);
+    au_dsp_init(&f->tables[1], cpu);
+    f->table_names[0] = "C";
+    f->table_names[1] = "SIMD";
+    f->n_tables = memcmp(&f->tables[0], &f->tables[1], sizeof(AuDsp)) ? 2 : 1;
+    f->dsp = &f->tables[f->n_tables - 1];
     /* As OpenFace's CCNF_patch_expert::Read does: no OpenBLAS threads (results
      * do not depend on it; idle BLAS threads spinning would only skew the timing). */
     openblas_set_num_threads(1);
@@ -114,7 +140,7 @@ static void check_im2col(const AuDsp *dsp, int pw, int ph, int rw, int rh, int s
     float *dense = malloc(sizeof(float) * (size_t)aw * ah);
     float *ref = malloc(sizeof(float) * (size_t)n_pos * k);
     float *got = malloc(sizeof(float) * (size_t)n_pos * k);
-    float *scratch = malloc(sizeof(float) * (size_t)aw * ah);
+    float *scratch = malloc(sizeof(float) * au_dsp_ccnf_scratch_floats(pw, ph, rw, rh));
     for (int y = 0; y < ah; y++)
         for (int x = 0; x < stride; x++) {
             /* flat: a constant image, whose patches have norm 0 (OpenFace then divides by 1) */
@@ -140,15 +166,14 @@ static void check_im2col(const AuDsp *dsp, int pw, int ph, int rw, int rh, int s
     free(scratch);
 }
 
-static void test_dsp_kernels(void **state)
+static void check_dsp_kernels(const AuDsp *dsp)
 {
-    const Fixture *f = *state;
     /* the model's shapes, a non-square patch, and more positions per column
      * than the kernel's block of 64 */
-    check_im2col(&f->dsp, 11, 11, 11, 11, 0, 1, 0);
-    check_im2col(&f->dsp, 11, 11, 7, 7, 5, 2, 0);
-    check_im2col(&f->dsp, 5, 3, 9, 150, 1, 3, 0);
-    check_im2col(&f->dsp, 11, 11, 3, 3, 0, 4, 1);
+    check_im2col(dsp, 11, 11, 11, 11, 0, 1, 0);
+    check_im2col(dsp, 11, 11, 7, 7, 5, 2, 0);
+    check_im2col(dsp, 5, 3, 9, 150, 1, 3, 0);
+    check_im2col(dsp, 11, 11, 3, 3, 0, 4, 1);
 
     /* sigmoid accumulation: double sigmoid added to a float accumulator */
     uint32_t seed = 9;
@@ -162,9 +187,18 @@ static void test_dsp_kernels(void **state)
     double two_alpha = 2.0 * 5.930141895828995;
     for (int i = 0; i < 37; i++)
         want[i] = (float)((double)want[i] + two_alpha / (1.0 + exp(-(double)pre[i])));
-    f->dsp.ccnf_sigmoid_acc(acc, pre, 37, two_alpha);
+    dsp->ccnf_sigmoid_acc(acc, pre, 37, two_alpha);
     assert_memory_equal(acc, want, sizeof(acc));
     assert_true(acc[0] == (float)(1.0 + 5.930141895828995));
+}
+
+static void test_dsp_kernels(void **state)
+{
+    const Fixture *f = *state;
+    for (int t = 0; t < f->n_tables; t++)
+        check_dsp_kernels(&f->tables[t]);
+    print_message("DSP kernels against OpenFace's loops: %s%s\n", f->table_names[0],
+                  f->n_tables > 1 ? " and SIMD" : " only (no SIMD for these CPU flags)");
 }
 
 /* ---- view selection ---- */
@@ -280,72 +314,76 @@ static void test_known_answer(void **state)
     assert_int_equal(ws.max_patch_h, 11);
     assert_int_equal(ws.max_neurons, 7);
 
-    float resp[11 * 11];
-    int n_checked = 0, n_invisible = 0, n_exact_maps = 0;
-    long n_values = 0, n_exact_values = 0;
-    double worst = 0, t_total = 0;
-    for (int r = 0; r < idx.n_rows; r++) {
-        int s = (int)refcsv_num(&idx, r, c_scale), w = (int)refcsv_num(&idx, r, c_window);
-        int view = (int)refcsv_num(&idx, r, c_view), lmk = (int)refcsv_num(&idx, r, c_lmk);
-        const AuCcnf *c = &m->scales[s];
-        assert_true(view >= 0 && view < c->n_views && lmk >= 0 && lmk < c->n_points);
-        int visible = (int)refcsv_num(&idx, r, c_vis);
-        assert_int_equal(visible, au_ccnf_visible(c, view, lmk));
-        long ro = (long)refcsv_num(&idx, r, c_ro), ao = (long)refcsv_num(&idx, r, c_ao);
-        if (!visible) {
-            assert_true(ro == -1);
-            n_invisible++;
-            continue;
-        }
-        const AuCcnfExpert *e = au_ccnf_expert(c, view, lmk);
-        int aw = (int)refcsv_num(&idx, r, c_aw), ah = (int)refcsv_num(&idx, r, c_ah);
-        assert_int_equal(aw, au_ccnf_aoi_width(e, w));
-        assert_int_equal(ah, au_ccnf_aoi_height(e, w));
-        assert_true(ro >= 0 && ao >= 0);
-        assert_true((size_t)ao + (size_t)aw * ah <= n_aoi && (size_t)ro + (size_t)w * w <= n_resp);
-
-        double t0 = now_s();
-        AuStatus st = au_ccnf_response(&f->dsp, &ws, e, NULL, ref_aoi + ao, aw, w, resp, &err);
-        t_total += now_s() - t0;
-        if (st)
-            fail_msg("%s", err.msg);
-
-        const float *ref = ref_resp + ro;
-        double peak = 0, diff = 0;
-        int exact = 1;
-        for (int k = 0; k < w * w; k++) {
-            peak = fmax(peak, fabs(ref[k]));
-            diff = fmax(diff, fabs((double)resp[k] - ref[k]));
-            int same = resp[k] == ref[k];
-            exact &= same;
-            n_exact_values += same;
-            assert_true(resp[k] >= 0.0f);
-        }
-        n_values += w * w;
-        n_exact_maps += exact;
-        assert_true(peak > 0);
-        worst = fmax(worst, diff / peak);
-        if (diff > 1e-5 * peak)
-            fail_msg("index row %d (scale %d window %d view %d landmark %d): response differs by %g, peak %g", r + 2,
-                     s, w, view, lmk, diff, peak);
-        n_checked++;
-    }
-    print_message("%d responses checked (%d invisible skipped): worst difference %.3g of the peak; %d of %d maps and "
-                  "%ld of %ld values bit-identical to OpenFace\n",
-                  n_checked, n_invisible, worst, n_exact_maps, n_checked, n_exact_values, n_values);
-    print_message("timing (not asserted): %.2f us per landmark response on average\n", t_total / n_checked * 1e6);
-    /* frames 1-3: every visible landmark of 11 detection hypotheses and 2 tracked frames */
-    assert_int_equal(n_checked, 2120);
-    assert_int_equal(n_invisible, 396);
-    /* The references come from OpenFace linked with this OpenBLAS (0.3.21) on
-     * an AVX-512 machine, i.e. its SkylakeX kernels. With the same kernels the
-     * maps must be bit-identical (a float exp in the sigmoid, say, still
-     * passes the 1e-5 bound above but makes 98% of the maps differ); other
-     * kernels may round the sgemm sums differently. */
     const char *core = openblas_get_corename();
     print_message("OpenBLAS core: %s\n", core ? core : "?");
-    if (core && !strcmp(core, "SkylakeX"))
-        assert_int_equal(n_exact_maps, n_checked);
+    for (int t = 0; t < f->n_tables; t++) {
+        const AuDsp *dsp = &f->tables[t];
+        float resp[11 * 11];
+        int n_checked = 0, n_invisible = 0, n_exact_maps = 0;
+        long n_values = 0, n_exact_values = 0;
+        double worst = 0, t_total = 0;
+        for (int r = 0; r < idx.n_rows; r++) {
+            int s = (int)refcsv_num(&idx, r, c_scale), w = (int)refcsv_num(&idx, r, c_window);
+            int view = (int)refcsv_num(&idx, r, c_view), lmk = (int)refcsv_num(&idx, r, c_lmk);
+            const AuCcnf *c = &m->scales[s];
+            assert_true(view >= 0 && view < c->n_views && lmk >= 0 && lmk < c->n_points);
+            int visible = (int)refcsv_num(&idx, r, c_vis);
+            assert_int_equal(visible, au_ccnf_visible(c, view, lmk));
+            long ro = (long)refcsv_num(&idx, r, c_ro), ao = (long)refcsv_num(&idx, r, c_ao);
+            if (!visible) {
+                assert_true(ro == -1);
+                n_invisible++;
+                continue;
+            }
+            const AuCcnfExpert *e = au_ccnf_expert(c, view, lmk);
+            int aw = (int)refcsv_num(&idx, r, c_aw), ah = (int)refcsv_num(&idx, r, c_ah);
+            assert_int_equal(aw, au_ccnf_aoi_width(e, w));
+            assert_int_equal(ah, au_ccnf_aoi_height(e, w));
+            assert_true(ro >= 0 && ao >= 0);
+            assert_true((size_t)ao + (size_t)aw * ah <= n_aoi && (size_t)ro + (size_t)w * w <= n_resp);
+
+            double t0 = now_s();
+            AuStatus st = au_ccnf_response(dsp, &ws, e, NULL, ref_aoi + ao, aw, w, resp, &err);
+            t_total += now_s() - t0;
+            if (st)
+                fail_msg("%s", err.msg);
+
+            const float *ref = ref_resp + ro;
+            double peak = 0, diff = 0;
+            int exact = 1;
+            for (int k = 0; k < w * w; k++) {
+                peak = fmax(peak, fabs(ref[k]));
+                diff = fmax(diff, fabs((double)resp[k] - ref[k]));
+                int same = resp[k] == ref[k];
+                exact &= same;
+                n_exact_values += same;
+                assert_true(resp[k] >= 0.0f);
+            }
+            n_values += w * w;
+            n_exact_maps += exact;
+            assert_true(peak > 0);
+            worst = fmax(worst, diff / peak);
+            if (diff > 1e-5 * peak)
+                fail_msg("index row %d (scale %d window %d view %d landmark %d): response differs by %g, peak %g",
+                         r + 2, s, w, view, lmk, diff, peak);
+            n_checked++;
+        }
+        print_message("%s table: %d responses checked (%d invisible skipped): worst difference %.3g of the peak; "
+                      "%d of %d maps and %ld of %ld values bit-identical to OpenFace\n",
+                      f->table_names[t], n_checked, n_invisible, worst, n_exact_maps, n_checked, n_exact_values,
+                      n_values);
+        print_message("timing (not asserted): %.2f us per landmark response on average\n", t_total / n_checked * 1e6);
+        /* frames 1-3: every visible landmark of 11 detection hypotheses and 2 tracked frames */
+        assert_int_equal(n_checked, 2120);
+        assert_int_equal(n_invisible, 396);
+        /* The references come from OpenFace linked with this OpenBLAS (0.3.21) on
+         * an AVX-512 machine, i.e. its SkylakeX kernels. With the same kernels the
+         * maps must be bit-identical (a float exp in the sigmoid, say, still
+         * passes the 1e-5 bound above but makes 98% of the maps differ); other
+         * kernels may round the sgemm sums differently. */
+        if (core && !strcmp(core, "SkylakeX"))
+            assert_int_equal(n_exact_maps, n_checked);
+    }
 
     au_ccnf_workspace_free(&ws);
     au_ccnf_workspace_free(&ws);
@@ -382,7 +420,7 @@ static void test_properties_and_errors(void **state)
     assert_int_equal(au_ccnf_compute_sigma(e, au_ccnf_find_sigma_components(au_clnf_sigma_source(&f->model), W), W,
                                            sigma, &err),
                      AU_OK);
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp, &err), AU_OK);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp, &err), AU_OK);
     float lo = resp[0], hi = resp[0];
     for (int i = 0; i < W * W; i++) {
         lo = fminf(lo, resp[i]);
@@ -394,29 +432,29 @@ static void test_properties_and_errors(void **state)
     for (int y = 0; y < A; y++)
         for (int x = A; x < STRIDE; x++)
             aoi[y * STRIDE + x] = -1e6f;
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp2, &err), AU_OK);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp2, &err), AU_OK);
     assert_memory_equal(resp, resp2, sizeof(resp));
 
     /* contrast normalisation: an affine change of intensities (gain 2, offset 40) leaves
      * the response (almost) unchanged */
     for (int i = 0; i < A * STRIDE; i++)
         aoi[i] = aoi[i] * 2.0f + 40.0f;
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp2, &err), AU_OK);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, sigma, aoi, STRIDE, W, resp2, &err), AU_OK);
     for (int i = 0; i < W * W; i++)
         assert_true(fabsf(resp[i] - resp2[i]) <= 1e-4f * hi);
 
     /* errors */
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, sigma, aoi, STRIDE, 9, resp, &err), AU_ERR_ARG);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, sigma, aoi, STRIDE, 9, resp, &err), AU_ERR_ARG);
     assert_non_null(strstr(err.msg, "window 9"));
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, sigma, aoi, A - 1, W, resp, &err), AU_ERR_ARG);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, sigma, aoi, A - 1, W, resp, &err), AU_ERR_ARG);
     assert_non_null(strstr(err.msg, "stride 16"));
     /* no Sigma cached for window 5 on this expert */
     assert_null(au_ccnf_expert_sigma(e, 5));
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, e, NULL, aoi, STRIDE, 5, resp, &err), AU_ERR_ARG);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, e, NULL, aoi, STRIDE, 5, resp, &err), AU_ERR_ARG);
     assert_non_null(strstr(err.msg, "no Sigma"));
     AuCcnfWorkspace small;
     assert_int_equal(au_ccnf_workspace_init(&small, 7, 5, 5, 7, &err), AU_OK);
-    assert_int_equal(au_ccnf_response(&f->dsp, &small, e, sigma, aoi, STRIDE, W, resp, &err), AU_ERR_ARG);
+    assert_int_equal(au_ccnf_response(f->dsp, &small, e, sigma, aoi, STRIDE, W, resp, &err), AU_ERR_ARG);
     assert_non_null(strstr(err.msg, "a 11x11 expert with 7 neurons exceeds the workspace (5x5, 7 neurons)"));
     au_ccnf_workspace_free(&small);
 
@@ -424,7 +462,7 @@ static void test_properties_and_errors(void **state)
     const AuCcnfExpert *empty = au_ccnf_expert(c, 3, 65);
     assert_int_equal(empty->n_neurons, 0);
     memset(resp, 0x7f, sizeof(resp));
-    assert_int_equal(au_ccnf_response(&f->dsp, &ws, empty, NULL, aoi, STRIDE, W, resp, &err), AU_OK);
+    assert_int_equal(au_ccnf_response(f->dsp, &ws, empty, NULL, aoi, STRIDE, W, resp, &err), AU_OK);
     for (int i = 0; i < W * W; i++)
         assert_true(resp[i] == 0.0f);
 

@@ -1,0 +1,427 @@
+/* AVX2 versions of the DSP kernels (see dsp.h for each contract).
+ *
+ * Every function carries a target attribute instead of the file being built
+ * with -mavx2, so the rest of the library stays baseline x86-64 and
+ * au_dsp_init_avx2 itself runs on any CPU. Exactness rests on three facts:
+ *  - the vector instructions used (add, sub, mul, div, sqrt, conversions
+ *    between float, double and int32) round exactly as the scalar C
+ *    operations do (IEEE-754, round to nearest even, no flush to zero);
+ *  - each lane runs the C reference's sequence of operations for one element
+ *    (vectorised across positions / pixels / outputs, never across a sum
+ *    the reference performs in order);
+ *  - the bit-exact kernels are built for "avx2" without "fma", so the
+ *    compiler cannot fuse a multiply into an add, and fp-contract is off for
+ *    builds that add -mfma globally. Only ccnf_sigmoid_acc, whose contract
+ *    allows its exp() to differ, uses FMA, explicitly. */
+#include "dsp_avx2.h"
+
+#if AU_DSP_HAVE_AVX2
+
+#include <immintrin.h>
+#include <math.h>
+
+#include "cpu.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#define AVX2 __attribute__((target("avx2")))
+#define AVX2_FMA __attribute__((target("avx2,fma")))
+
+/* lane mask of the first nb (0..8) int32 lanes: load 8 from tail_mask_src + 8 - nb */
+static const int32_t tail_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static inline AVX2 __m256i tail_mask(int nb) { return _mm256_loadu_si256((const __m256i *)(tail_mask_src + 8 - nb)); }
+
+/* ---- CCNF im2col with contrast normalisation ---- */
+
+/* Positions p = x * resp_h + y are handled 8 at a time (a vector v covers p
+ * = 8v .. 8v + 7, across column boundaries), four vectors at once: each
+ * lane's sums are sequential chains (the order the C reference fixes), so it
+ * is the four independent chains that keep the adder busy.
+ *
+ * For that, pixel (xx, yy) of the patches of 8 consecutive positions must be
+ * one contiguous vector. It is in blk[yy], the AOI rows yy .. yy + resp_h - 1
+ * transposed into aoi_w columns of resp_h: blk[yy][u * resp_h + y] =
+ * AOI(u, y + yy), so pixel (xx, yy) of the patch at (x, y) is
+ * blk[yy][xx * resp_h + p]. */
+#define IM2COL_BATCH 4
+
+typedef struct Im2colVec {
+    ptrdiff_t p0; /* first position */
+    __m256i mask; /* positions below n_pos */
+} Im2colVec;
+
+static inline AVX2 void store_vec(float *p, __m256 v, __m256i mask, int masked)
+{
+    if (masked)
+        _mm256_maskstore_ps(p, mask, v);
+    else
+        _mm256_storeu_ps(p, v);
+}
+
+/* Lane j of vector k runs the C reference's operations for position
+ * v[k].p0 + j, in the same order: the sum row by row (yy outer), the mean as
+ * one division, the squares column by column (xx outer) with each product
+ * rounded before its add, sqrtf, 1 for a zero norm, the reciprocal in
+ * double, and the centred pixel times it. Lanes past n_pos compute garbage
+ * from the padding and are not stored (masked, constant at each call site,
+ * is set for the batch holding the last vector). */
+static inline __attribute__((always_inline)) AVX2 void im2col_batch(float *dst, const Im2colVec *v, const float *blk,
+                                                                    ptrdiff_t blk_n, ptrdiff_t n_pos, int resp_h,
+                                                                    int patch_w, int patch_h, __m256 count, int masked)
+{
+    __m256 sum[IM2COL_BATCH], mean[IM2COL_BATCH], sum_sq[IM2COL_BATCH], scale[IM2COL_BATCH];
+    const float *src[IM2COL_BATCH];
+    for (int k = 0; k < IM2COL_BATCH; k++) {
+        sum[k] = _mm256_setzero_ps();
+        src[k] = blk + v[k].p0;
+    }
+    for (int yy = 0; yy < patch_h; yy++)
+        for (int xx = 0; xx < patch_w; xx++) {
+            const ptrdiff_t off = yy * blk_n + (ptrdiff_t)xx * resp_h;
+            for (int k = 0; k < IM2COL_BATCH; k++)
+                sum[k] = _mm256_add_ps(sum[k], _mm256_loadu_ps(src[k] + off));
+        }
+    for (int k = 0; k < IM2COL_BATCH; k++) {
+        mean[k] = _mm256_div_ps(sum[k], count);
+        sum_sq[k] = _mm256_setzero_ps();
+    }
+    for (int xx = 0; xx < patch_w; xx++)
+        for (int yy = 0; yy < patch_h; yy++) {
+            const ptrdiff_t off = yy * blk_n + (ptrdiff_t)xx * resp_h;
+            for (int k = 0; k < IM2COL_BATCH; k++) {
+                const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(src[k] + off), mean[k]);
+                sum_sq[k] = _mm256_add_ps(sum_sq[k], _mm256_mul_ps(d, d));
+            }
+        }
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256d one_d = _mm256_set1_pd(1.0);
+    for (int k = 0; k < IM2COL_BATCH; k++) {
+        __m256 norm = _mm256_sqrt_ps(sum_sq[k]);
+        norm = _mm256_blendv_ps(norm, one, _mm256_cmp_ps(norm, _mm256_setzero_ps(), _CMP_EQ_OQ));
+        /* (float)(1.0 / norm): widening is exact, one double division, one rounding */
+        const __m128 lo = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_castps256_ps128(norm))));
+        const __m128 hi = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(_mm256_extractf128_ps(norm, 1))));
+        scale[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+    }
+    float *row = dst + n_pos; /* dst row 1 + xx * patch_h + yy */
+    for (int xx = 0; xx < patch_w; xx++)
+        for (int yy = 0; yy < patch_h; yy++, row += n_pos) {
+            const ptrdiff_t off = yy * blk_n + (ptrdiff_t)xx * resp_h;
+            for (int k = 0; k < IM2COL_BATCH; k++) {
+                const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(src[k] + off), mean[k]);
+                store_vec(row + v[k].p0, _mm256_mul_ps(d, scale[k]), v[k].mask, masked);
+            }
+        }
+}
+
+static AVX2 void ccnf_im2col_norm_avx2(float *restrict dst, float *restrict scratch, const float *restrict src,
+                                       ptrdiff_t src_stride, int patch_w, int patch_h, int resp_w, int resp_h)
+{
+    const ptrdiff_t n_pos = (ptrdiff_t)resp_w * resp_h;
+    const int aoi_w = resp_w + patch_w - 1, aoi_h = resp_h + patch_h - 1;
+    const ptrdiff_t blk_n = (ptrdiff_t)aoi_w * resp_h;
+    const __m256 count = _mm256_set1_ps((float)(patch_w * patch_h));
+
+    /* scratch: the AOI transposed (column u at at + u * aoi_h), then the
+     * patch_h blocks, then 8 floats of padding (au_dsp_ccnf_scratch_floats) */
+    float *at = scratch, *blk = scratch + (ptrdiff_t)aoi_w * aoi_h;
+    for (int v = 0; v < aoi_h; v++)
+        for (int u = 0; u < aoi_w; u++)
+            at[(ptrdiff_t)u * aoi_h + v] = src[(ptrdiff_t)v * src_stride + u];
+    /* blk[yy] column u is at column u from row yy: resp_h floats, copied 8 at
+     * a time. A copy's lanes past resp_h land on the next column (copied
+     * after) or, for the last one, in the padding; the lanes read past at's
+     * end come from blk itself, only into such lanes. */
+    for (int yy = 0; yy < patch_h; yy++)
+        for (int u = 0; u < aoi_w; u++) {
+            const float *s = at + (ptrdiff_t)u * aoi_h + yy;
+            float *d = blk + yy * blk_n + (ptrdiff_t)u * resp_h;
+            for (int y = 0; y < resp_h; y += 8)
+                _mm256_storeu_ps(d + y, _mm256_loadu_ps(s + y));
+        }
+
+    ptrdiff_t p = 0;
+    for (; p + 8 <= n_pos; p += 8)
+        _mm256_storeu_ps(dst + p, _mm256_set1_ps(1.0f));
+    for (; p < n_pos; p++)
+        dst[p] = 1.0f;
+
+    /* Vector v reads blk[yy] up to (patch_w - 1) * resp_h + 8v + 7, which is
+     * at most 7 past blk[yy]'s end: into blk[yy + 1] or the padding. */
+    const ptrdiff_t n_vec = (n_pos + 7) / 8;
+    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += IM2COL_BATCH) {
+        Im2colVec vec[IM2COL_BATCH];
+        int masked = 0;
+        for (int k = 0; k < IM2COL_BATCH; k++) {
+            /* a short last batch repeats its last vector: the same values stored twice */
+            const ptrdiff_t v = v0 + k < n_vec ? v0 + k : n_vec - 1;
+            vec[k].p0 = 8 * v;
+            const ptrdiff_t nb = n_pos - 8 * v < 8 ? n_pos - 8 * v : 8;
+            vec[k].mask = tail_mask((int)nb);
+            masked |= nb < 8;
+        }
+        if (masked)
+            im2col_batch(dst, vec, blk, blk_n, n_pos, resp_h, patch_w, patch_h, count, 1);
+        else
+            im2col_batch(dst, vec, blk, blk_n, n_pos, resp_h, patch_w, patch_h, count, 0);
+    }
+}
+
+/* ---- CCNF sigmoid accumulation ---- */
+
+/* exp(t) for 4 doubles, with FMA: t = n ln2 + r, |r| <= ln2/2 (n rounded from
+ * t / ln2, r from two fused steps with ln2 split in a double and its
+ * remainder), exp(r) by its Taylor series to degree 13 (truncation error
+ * below 1e-17 relative) in Horner form, times 2^n built in the exponent
+ * field. Within 1 double ulp of glibc's exp (identical for 94% of 8 million
+ * random arguments in [-708, 708]). t is clamped to
+ * [-708, 708], where 2^n stays a normal double: beyond it the sigmoid
+ * below is 1 or rounds to 0 in float either way. NaN stays NaN (the max/min
+ * operand order returns t when it is NaN). */
+static inline AVX2_FMA __m256d exp_pd(__m256d t)
+{
+    t = _mm256_max_pd(_mm256_set1_pd(-708.0), t);
+    t = _mm256_min_pd(_mm256_set1_pd(708.0), t);
+    const __m256d n = _mm256_round_pd(_mm256_mul_pd(t, _mm256_set1_pd(1.4426950408889634)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(0x1.62e42fefa39efp-1), t);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(0x1.abc9e3b39803fp-56), r);
+    static const double inv_fact[14] = {
+        1.0,        1.0,         1.0 / 2,      1.0 / 6,       1.0 / 24,       1.0 / 120,       1.0 / 720,
+        1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
+    __m256d poly = _mm256_set1_pd(inv_fact[13]);
+    for (int k = 12; k >= 0; k--)
+        poly = _mm256_fmadd_pd(poly, r, _mm256_set1_pd(inv_fact[k]));
+    /* 2^n: n + (2^52 + 2^51 + 1023) puts n + 1023 in the low mantissa bits;
+     * shifted up by 52 they are the exponent field of 2^n (n in [-1022, 1022]) */
+    const __m256d biased = _mm256_add_pd(n, _mm256_set1_pd(6755399441055744.0 + 1023.0));
+    const __m256d pow2n = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(biased), 52));
+    return _mm256_mul_pd(poly, pow2n);
+}
+
+/* 4 positions of resp[p] = (float)((double)resp[p] + two_alpha / (1 + exp(-pre[p]))):
+ * the widening, the add, the division and the final rounding are the C
+ * reference's; only exp differs. */
+static inline AVX2_FMA __m128 sigmoid_acc4(__m128 resp, __m128 pre, __m256d two_alpha)
+{
+    const __m256d e = exp_pd(_mm256_sub_pd(_mm256_setzero_pd(), _mm256_cvtps_pd(pre)));
+    const __m256d sig = _mm256_div_pd(two_alpha, _mm256_add_pd(_mm256_set1_pd(1.0), e));
+    return _mm256_cvtpd_ps(_mm256_add_pd(_mm256_cvtps_pd(resp), sig));
+}
+
+static AVX2_FMA void ccnf_sigmoid_acc_avx2_fma(float *resp, const float *pre, int n, double two_alpha)
+{
+    const __m256d ta = _mm256_set1_pd(two_alpha);
+    int p = 0;
+    for (; p + 8 <= n; p += 8) {
+        const __m128 lo = sigmoid_acc4(_mm_loadu_ps(resp + p), _mm_loadu_ps(pre + p), ta);
+        const __m128 hi = sigmoid_acc4(_mm_loadu_ps(resp + p + 4), _mm_loadu_ps(pre + p + 4), ta);
+        _mm_storeu_ps(resp + p, lo);
+        _mm_storeu_ps(resp + p + 4, hi);
+    }
+    for (; p < n; p++)
+        resp[p] = (float)((double)resp[p] + two_alpha / (1.0 + exp(-(double)pre[p])));
+}
+
+/* ---- FHOG gradient row ---- */
+
+/* 8 consecutive bytes widened to int32 lanes */
+static inline AVX2 __m256i load8_epi32(const uint8_t *p)
+{
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/* 8 BGR pixels (24 bytes, read exactly) split into their channels, each
+ * widened to int32 lanes. */
+static inline AVX2 void load8_bgr(const uint8_t *p, __m256i *b, __m256i *g, __m256i *r)
+{
+    const __m128i lo = _mm_loadu_si128((const __m128i *)p);        /* bytes 0..15 */
+    const __m128i hi = _mm_loadl_epi64((const __m128i *)(p + 16)); /* bytes 16..23 */
+    /* channel c of pixel k is byte 3k + c: from lo while 3k + c < 16, else
+     * byte 3k + c - 16 of hi; -1 selects zero */
+    const __m128i b_lo = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i b_hi = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i g_lo = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i g_hi = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i r_lo = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i r_hi = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, -1, -1, -1, -1, -1, -1, -1, -1);
+    *b = _mm256_cvtepu8_epi32(_mm_or_si128(_mm_shuffle_epi8(lo, b_lo), _mm_shuffle_epi8(hi, b_hi)));
+    *g = _mm256_cvtepu8_epi32(_mm_or_si128(_mm_shuffle_epi8(lo, g_lo), _mm_shuffle_epi8(hi, g_hi)));
+    *r = _mm256_cvtepu8_epi32(_mm_or_si128(_mm_shuffle_epi8(lo, r_lo), _mm_shuffle_epi8(hi, r_hi)));
+}
+
+/* 8 pixels at a time: gradients in int32 lanes, squared lengths in float
+ * (integers below 2^24: exact, so the compares and the sqrt see the C
+ * reference's values), and the bins looked up in the table by scalar loads.
+ * (Computing the bins in SIMD, 9 dot products per pixel as the table was
+ * built, is exact too but was slower than the C reference; AVX2 gathers
+ * would read up to 3 bytes past the table.) */
+static inline AVX2 __m256 sq_len_ps(__m256i dx, __m256i dy)
+{
+    const __m256 fx = _mm256_cvtepi32_ps(dx), fy = _mm256_cvtepi32_ps(dy);
+    return _mm256_add_ps(_mm256_mul_ps(fx, fx), _mm256_mul_ps(fy, fy));
+}
+
+static AVX2 void fhog_row_avx2(const uint8_t *prev, const uint8_t *cur, const uint8_t *next, int channels, int x0,
+                               int n, const uint8_t *orient, uint8_t *bin, float *mag)
+{
+    n -= n % 8;
+    const size_t off = (size_t)channels * (size_t)x0;
+    const uint8_t *p = prev + off, *c = cur + off, *q = next + off;
+    for (int i = 0; i < n; i += 8) {
+        __m256i gx, gy;
+        __m256 len;
+        if (channels == 1) {
+            gx = _mm256_sub_epi32(load8_epi32(c + i + 1), load8_epi32(c + i - 1));
+            gy = _mm256_sub_epi32(load8_epi32(q + i), load8_epi32(p + i));
+            len = sq_len_ps(gx, gy);
+        } else {
+            __m256i b1, g1, r1, b0, g0, r0, bq, gq, rq, bp, gp, rp;
+            load8_bgr(c + 3 * (i + 1), &b1, &g1, &r1);
+            load8_bgr(c + 3 * (i - 1), &b0, &g0, &r0);
+            load8_bgr(q + 3 * i, &bq, &gq, &rq);
+            load8_bgr(p + 3 * i, &bp, &gp, &rp);
+            const __m256i rx = _mm256_sub_epi32(r1, r0), ry = _mm256_sub_epi32(rq, rp);
+            const __m256i gnx = _mm256_sub_epi32(g1, g0), gny = _mm256_sub_epi32(gq, gp);
+            const __m256i bx = _mm256_sub_epi32(b1, b0), by = _mm256_sub_epi32(bq, bp);
+            const __m256 rl = sq_len_ps(rx, ry), gl = sq_len_ps(gnx, gny), bl = sq_len_ps(bx, by);
+            /* as dlib's vector path: green unless red is strictly longer,
+             * then blue unless that is strictly longer */
+            const __m256 red = _mm256_cmp_ps(rl, gl, _CMP_GT_OQ);
+            const __m256i red_i = _mm256_castps_si256(red);
+            const __m256i tx = _mm256_blendv_epi8(gnx, rx, red_i), ty = _mm256_blendv_epi8(gny, ry, red_i);
+            const __m256 tl = _mm256_blendv_ps(gl, rl, red);
+            const __m256 keep = _mm256_cmp_ps(tl, bl, _CMP_GT_OQ);
+            const __m256i keep_i = _mm256_castps_si256(keep);
+            gx = _mm256_blendv_epi8(bx, tx, keep_i);
+            gy = _mm256_blendv_epi8(by, ty, keep_i);
+            len = _mm256_blendv_ps(bl, tl, keep);
+        }
+        _mm256_storeu_ps(mag + i, _mm256_sqrt_ps(len)); /* sqrtf((float)len) */
+        /* AU_FHOG_ORIENT_INDEX: (gy + 255) * 511 + gx + 255, with 511 y as 512 y - y */
+        const __m256i gy0 = _mm256_add_epi32(gy, _mm256_set1_epi32(255));
+        const __m256i idx = _mm256_add_epi32(_mm256_sub_epi32(_mm256_slli_epi32(gy0, 9), gy0),
+                                             _mm256_add_epi32(gx, _mm256_set1_epi32(255)));
+        int32_t ix[8];
+        _mm256_storeu_si256((__m256i *)ix, idx);
+        for (int k = 0; k < 8; k++)
+            bin[i + k] = orient[ix[k]];
+    }
+}
+
+/* ---- SVR / SVM scores: vector times matrix ---- */
+
+/* Up to 16 outputs per pass, 4 per vector: lane j holds output j's sum, so
+ * each lane adds its products in the C reference's (and OpenCV's) order,
+ * k increasing, with mul and add as separate instructions (no FMA in this
+ * function's target). The sums are chains of dependent adds whatever the
+ * order, so it is the vectors side by side that give the speed. The last
+ * vector of a pass is masked to the columns left (no read past w's last
+ * row). */
+static inline __attribute__((always_inline)) AVX2 void vecmat_pass(double *out, const double *x, const double *w,
+                                                                   ptrdiff_t w_stride, int n, int n_vec, __m256i mask)
+{
+    __m256d acc[4];
+    for (int v = 0; v < 4; v++)
+        acc[v] = _mm256_setzero_pd();
+    const double *wk = w;
+    for (int k = 0; k < n; k++, wk += w_stride) {
+        const __m256d a = _mm256_broadcast_sd(x + k);
+        for (int v = 0; v < n_vec; v++) {
+            const __m256d b = v == n_vec - 1 ? _mm256_maskload_pd(wk + 4 * v, mask) : _mm256_loadu_pd(wk + 4 * v);
+            acc[v] = _mm256_add_pd(acc[v], _mm256_mul_pd(a, b));
+        }
+    }
+    for (int v = 0; v < n_vec; v++) {
+        if (v == n_vec - 1)
+            _mm256_maskstore_pd(out + 4 * v, mask, acc[v]);
+        else
+            _mm256_storeu_pd(out + 4 * v, acc[v]);
+    }
+}
+
+static AVX2 void vecmat_f64_avx2(double *out, const double *x, const double *w, ptrdiff_t w_stride, int n, int m)
+{
+    for (int j = 0; j < m; j += 16) {
+        const int cols = m - j < 16 ? m - j : 16;
+        const int n_vec = (cols + 3) / 4;
+        /* int64 lanes below cols - 4 (n_vec - 1): from the int32 table, pairs */
+        const int left = cols - 4 * (n_vec - 1);
+        const __m256i mask = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(tail_mask_src + 8 - left)));
+        /* a constant vector count per call site, so the loops unroll */
+        switch (n_vec) {
+        case 1:
+            vecmat_pass(out + j, x, w + j, w_stride, n, 1, mask);
+            break;
+        case 2:
+            vecmat_pass(out + j, x, w + j, w_stride, n, 2, mask);
+            break;
+        case 3:
+            vecmat_pass(out + j, x, w + j, w_stride, n, 3, mask);
+            break;
+        default:
+            vecmat_pass(out + j, x, w + j, w_stride, n, 4, mask);
+            break;
+        }
+    }
+}
+
+/* ---- image conversion ---- */
+
+/* 8 pixels per step: B,G pairs and R,1 pairs as int16 times (3735, 19235)
+ * and (9798, 16384) with pmaddwd give the two halves of OpenCV's fixed-point
+ * sum in int32 (no overflow: at most 255 * 32768 + 16384), exactly. */
+static AVX2 void bgr_to_gray_u8_avx2(uint8_t *gray, const uint8_t *bgr, int n)
+{
+    const __m256i w_bg = _mm256_set1_epi32(3735 | (19235 << 16));
+    const __m256i w_r1 = _mm256_set1_epi32(9798 | (16384 << 16));
+    const __m256i one_hi = _mm256_set1_epi32(1 << 16);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i b, g, r;
+        load8_bgr(bgr + 3 * i, &b, &g, &r);
+        /* int32 lane k holds (B, G) or (R, 1) as two int16 */
+        const __m256i bg = _mm256_or_si256(b, _mm256_slli_epi32(g, 16));
+        const __m256i r1 = _mm256_or_si256(r, one_hi);
+        const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(bg, w_bg), _mm256_madd_epi16(r1, w_r1));
+        const __m256i v = _mm256_srli_epi32(sum, 15);
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(gray + i), _mm_packus_epi16(w, w));
+    }
+    for (; i < n; i++)
+        gray[i] = (uint8_t)((bgr[3 * i] * 3735 + bgr[3 * i + 1] * 19235 + bgr[3 * i + 2] * 9798 + (1 << 14)) >> 15);
+}
+
+static AVX2 void u8_to_f32_avx2(float *dst, const uint8_t *src, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtepi32_ps(load8_epi32(src + i)));
+    for (; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+void au_dsp_init_avx2(AuDsp *dsp, unsigned cpu_flags)
+{
+    if (!(cpu_flags & AU_CPU_AVX2))
+        return;
+    dsp->ccnf_im2col_norm = ccnf_im2col_norm_avx2;
+    dsp->fhog_row = fhog_row_avx2;
+    dsp->vecmat_f64 = vecmat_f64_avx2;
+    dsp->bgr_to_gray_u8 = bgr_to_gray_u8_avx2;
+    dsp->u8_to_f32 = u8_to_f32_avx2;
+    if (!(cpu_flags & AU_CPU_FMA))
+        return;
+    dsp->ccnf_sigmoid_acc = ccnf_sigmoid_acc_avx2_fma;
+}
+
+#else
+/* nothing to build on this target (ISO C wants a declaration per file) */
+typedef int au_dsp_avx2_unavailable;
+
+#endif

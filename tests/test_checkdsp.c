@@ -1,0 +1,833 @@
+/* checkdsp, after dav1d's checkasm: every kernel of the DSP table that has a
+ * SIMD version on this CPU is run on seeded random inputs of several sizes
+ * and compared with the C reference, bit for bit unless dsp.h states a
+ * tolerance for it. Buffers are allocated to their exact sizes, so the ASan
+ * build catches a kernel reading or writing past them.
+ *
+ *   test_checkdsp           the checks (a ctest test)
+ *   test_checkdsp --bench   the checks, then ns per call of C and SIMD and
+ *                           the speed-up (printed, never asserted)
+ *
+ * AU_CPU_MASK (hex, see cpu.h) limits the ISA levels tried. */
+#include "autest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "au_model.h"
+#include "cpu.h"
+#include "dsp.h"
+#include "fhog.h"
+#include "refcsv.h"
+
+/* The reference sums computed here must not be fused either (variant flags
+ * such as -march=native -ffp-contract=fast). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/* ---- ISA levels ---- */
+
+typedef struct Level {
+    const char *name;
+    unsigned flags;
+} Level;
+
+/* in increasing order: a kernel is new at the first level whose table has it */
+static const Level levels[] = {
+    {"avx2", AU_CPU_AVX2},
+    {"avx2+fma", AU_CPU_AVX2 | AU_CPU_FMA},
+    {"avx512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512},
+};
+#define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
+
+typedef struct State {
+    unsigned cpu;         /* detected, masked by AU_CPU_MASK */
+    AuDsp ref;            /* C */
+    AuDsp tab[N_LEVELS];  /* au_dsp_init with each level's flags */
+    int usable[N_LEVELS]; /* the CPU has the level's flags */
+    uint8_t *orient;      /* FHOG orientation table */
+} State;
+
+static int setup(void **state)
+{
+    State *s = calloc(1, sizeof(*s));
+    AuError err = {0};
+    if (au_cpu_flags(&s->cpu, &err) != AU_OK) {
+        print_error("%s\n", err.msg);
+        free(s);
+        return -1;
+    }
+    char buf[64];
+    print_message("cpu flags: %s\n", au_cpu_flags_str(s->cpu, buf, sizeof(buf)));
+    au_dsp_init_c(&s->ref);
+    s->orient = malloc(AU_FHOG_ORIENT_SIZE);
+    if (!s->orient) {
+        free(s);
+        return -1;
+    }
+    au_fhog_orientation_table(s->orient);
+    for (int l = 0; l < N_LEVELS; l++) {
+        s->usable[l] = (s->cpu & levels[l].flags) == levels[l].flags;
+        au_dsp_init(&s->tab[l], s->usable[l] ? levels[l].flags : 0);
+    }
+    *state = s;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    State *s = *state;
+    free(s->orient);
+    free(s);
+    return 0;
+}
+
+/* Whether the member at offset (of size bytes) in level l's table is a
+ * version first installed at that level: the CPU has the level, and the
+ * pointer is neither the C reference's nor the previous level's. */
+static int new_at_level(const State *s, int l, size_t offset, size_t size)
+{
+    const char *cur = (const char *)&s->tab[l] + offset;
+    return s->usable[l] && memcmp(cur, (const char *)&s->ref + offset, size) &&
+           (l == 0 || memcmp(cur, (const char *)&s->tab[l - 1] + offset, size));
+}
+#define NEW_AT_LEVEL(s, l, member) new_at_level(s, l, offsetof(AuDsp, member), sizeof((s)->ref.member))
+
+static uint32_t rng_next(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static float rng_float(uint32_t *s, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(rng_next(s) >> 8) / (float)(1u << 24);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    return p;
+}
+
+/* The table's members, for the overview and the benchmark. */
+#define MEMBER(m) #m, offsetof(AuDsp, m), sizeof(((AuDsp *)0)->m)
+typedef struct Member {
+    const char *name;
+    size_t offset, size;
+} Member;
+static const Member members[] = {
+    {MEMBER(ccnf_im2col_norm)}, {MEMBER(ccnf_sigmoid_acc)}, {MEMBER(fhog_row)},
+    {MEMBER(vecmat_f64)},       {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},
+};
+
+/* Which versions of each kernel these CPU flags give (the tests below check
+ * each one that is not C); and no member may be left out of the list. */
+static void test_overview(void **state)
+{
+    const State *s = *state;
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        char line[128];
+        int len = snprintf(line, sizeof(line), "%-18s c", members[i].name);
+        for (int l = 0; l < N_LEVELS; l++)
+            if (new_at_level(s, l, members[i].offset, members[i].size))
+                len += snprintf(line + len, sizeof(line) - (size_t)len, " %s", levels[l].name);
+        print_message("%s\n", line);
+        total += members[i].size;
+    }
+    assert_int_equal(total, sizeof(AuDsp));
+}
+
+/* ---- ccnf_im2col_norm: bit-exact ---- */
+
+typedef struct Im2colCase {
+    int patch_w, patch_h, resp_w, resp_h, stride_pad;
+    int kind; /* 0 random 0..255, 1 constant (norm 0), 2 few levels (equal pixels), 3 wide range with negatives */
+} Im2colCase;
+
+static const Im2colCase im2col_cases[] = {
+    /* the model's experts (11x11) at OpenFace's windows */
+    {11, 11, 11, 11, 0, 0},
+    {11, 11, 9, 9, 3, 0},
+    {11, 11, 7, 7, 0, 0},
+    {11, 11, 5, 5, 1, 0},
+    {11, 11, 3, 3, 0, 0},
+    {11, 11, 1, 1, 0, 0},
+    /* more positions per column than one vector, and than the C kernel's block of 64 */
+    {5, 3, 9, 150, 1, 0},
+    {3, 5, 17, 16, 0, 3},
+    {11, 11, 15, 8, 2, 0},
+    /* tiny AOIs, where full vectors would leave the scratch buffer */
+    {1, 1, 1, 1, 0, 0},
+    {1, 1, 3, 2, 0, 0},
+    {2, 1, 1, 5, 0, 3},
+    {1, 2, 7, 1, 0, 0},
+    {2, 2, 2, 2, 0, 2},
+    /* flat patches (norm 0: OpenFace divides by 1) and ties */
+    {11, 11, 3, 3, 0, 1},
+    {4, 4, 9, 9, 0, 2},
+    {7, 9, 6, 13, 5, 3},
+};
+
+static void run_im2col_case(const AuDsp *ref, const AuDsp *dsp, const char *isa, const Im2colCase *c, uint32_t seed)
+{
+    const int aw = c->resp_w + c->patch_w - 1, ah = c->resp_h + c->patch_h - 1, stride = aw + c->stride_pad;
+    const size_t k = 1 + (size_t)c->patch_w * c->patch_h, n_pos = (size_t)c->resp_w * c->resp_h;
+    float *src = xmalloc(sizeof(float) * ((size_t)stride * (ah - 1) + aw)); /* the last row ends at aw */
+    for (size_t i = 0; i < (size_t)stride * (ah - 1) + aw; i++) {
+        switch (c->kind) {
+        case 1:
+            src[i] = 77.0f;
+            break;
+        case 2:
+            src[i] = (float)(rng_next(&seed) % 3);
+            break;
+        case 3:
+            src[i] = rng_float(&seed, -1e4f, 1e4f);
+            break;
+        default:
+            src[i] = rng_float(&seed, 0.0f, 255.0f);
+        }
+    }
+    float *want = xmalloc(sizeof(float) * k * n_pos), *got = xmalloc(sizeof(float) * k * n_pos);
+    float *scratch = xmalloc(sizeof(float) * au_dsp_ccnf_scratch_floats(c->patch_w, c->patch_h, c->resp_w, c->resp_h));
+    memset(want, 0xff, sizeof(float) * k * n_pos); /* NaNs: every element must be written */
+    memset(got, 0xff, sizeof(float) * k * n_pos);
+    ref->ccnf_im2col_norm(want, scratch, src, stride, c->patch_w, c->patch_h, c->resp_w, c->resp_h);
+    dsp->ccnf_im2col_norm(got, scratch, src, stride, c->patch_w, c->patch_h, c->resp_w, c->resp_h);
+    for (size_t i = 0; i < k * n_pos; i++)
+        if (memcmp(&got[i], &want[i], sizeof(float)))
+            fail_msg("ccnf_im2col_norm %s: patch %dx%d, %dx%d positions, stride %d: element %zu (row %zu, position "
+                     "%zu): %.9g, C %.9g",
+                     isa, c->patch_w, c->patch_h, c->resp_w, c->resp_h, stride, i, i / n_pos, i % n_pos, got[i],
+                     want[i]);
+    free(src);
+    free(want);
+    free(got);
+    free(scratch);
+}
+
+static void test_ccnf_im2col_norm(void **state)
+{
+    const State *s = *state;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, ccnf_im2col_norm))
+            continue;
+        int n = 0;
+        for (size_t i = 0; i < sizeof(im2col_cases) / sizeof(im2col_cases[0]); i++)
+            for (uint32_t seed = 1; seed <= 3; seed++, n++)
+                run_im2col_case(&s->ref, &s->tab[l], levels[l].name, &im2col_cases[i], seed * 7919u + (uint32_t)i);
+        print_message("ccnf_im2col_norm %s: %d cases bit-exact\n", levels[l].name, n);
+    }
+}
+
+/* ---- ccnf_sigmoid_acc: within 1 float ulp (the exp may differ) ---- */
+
+/* distance in representable floats (same sign assumed, both finite) */
+static long ulp_distance(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    if (ia < 0)
+        ia = INT32_MIN - ia;
+    if (ib < 0)
+        ib = INT32_MIN - ib;
+    return labs((long)ia - (long)ib);
+}
+
+static void test_ccnf_sigmoid_acc(void **state)
+{
+    const State *s = *state;
+    static const int sizes[] = {1, 3, 7, 8, 9, 25, 49, 81, 121, 1000};
+    /* pre-activations where exp's range or the float result's is at an edge:
+     * 0, sigmoid saturation, float denormal results (t near 87..104), the
+     * clamp at 708 and double overflow/underflow of exp */
+    static const float edges[] = {0.0f,   -0.0f,   1e-30f, -1e-30f, 1.0f,     -1.0f,    17.0f,  -17.0f,
+                                  36.7f,  -36.7f,  87.3f,  -87.3f,  95.0f,    -95.0f,   103.9f, -103.9f,
+                                  120.0f, -120.0f, 707.9f, -707.9f, 708.5f,   -708.5f,  745.2f, -745.2f,
+                                  800.0f, -800.0f, 3e38f,  -3e38f,  INFINITY, -INFINITY};
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, ccnf_sigmoid_acc))
+            continue;
+        uint32_t seed = 12345;
+        long n_values = 0, n_exact = 0, worst = 0;
+        for (int trial = 0; trial < 40; trial++) {
+            const int n = sizes[trial % (int)(sizeof(sizes) / sizeof(sizes[0]))];
+            float *pre = xmalloc(sizeof(float) * (size_t)n), *want = xmalloc(sizeof(float) * (size_t)n),
+                  *got = xmalloc(sizeof(float) * (size_t)n);
+            const float range = trial < 10 ? 10.0f : trial < 20 ? 40.0f : trial < 30 ? 120.0f : 1000.0f;
+            for (int i = 0; i < n; i++) {
+                pre[i] = trial % 5 == 4 ? edges[rng_next(&seed) % (sizeof(edges) / sizeof(edges[0]))]
+                                        : rng_float(&seed, -range, range);
+                /* the accumulator: 0 (first neuron), or a running sum */
+                want[i] = got[i] = trial % 3 == 0 ? 0.0f : rng_float(&seed, 0.0f, 20.0f);
+            }
+            const double two_alpha = 2.0 * (double)rng_float(&seed, 0.001f, 10.0f);
+            s->ref.ccnf_sigmoid_acc(want, pre, n, two_alpha);
+            s->tab[l].ccnf_sigmoid_acc(got, pre, n, two_alpha);
+            for (int i = 0; i < n; i++) {
+                const long d = ulp_distance(got[i], want[i]);
+                if (!(isfinite(got[i]) && d <= 1))
+                    fail_msg(
+                        "ccnf_sigmoid_acc %s: n %d, element %d (pre %.9g, two_alpha %.17g): %.9g, C %.9g (%ld ulp)",
+                        levels[l].name, n, i, pre[i], two_alpha, got[i], want[i], d);
+                worst = d > worst ? d : worst;
+                n_exact += d == 0;
+                n_values++;
+            }
+            free(pre);
+            free(want);
+            free(got);
+        }
+        /* NaN in, NaN out, as the C reference */
+        float pre_nan[9], acc_nan[9];
+        for (int i = 0; i < 9; i++) {
+            pre_nan[i] = i == 2 ? NAN : 1.0f;
+            acc_nan[i] = 0.0f;
+        }
+        s->tab[l].ccnf_sigmoid_acc(acc_nan, pre_nan, 9, 1.0);
+        assert_true(isnan(acc_nan[2]) && !isnan(acc_nan[1]));
+        print_message("ccnf_sigmoid_acc %s: %ld values, %ld bit-exact, worst %ld float ulp (tolerance 1)\n",
+                      levels[l].name, n_values, n_exact, worst);
+        /* the exp is within a few double ulps, so a float result differs only
+         * when the double sum lies that close to a float rounding boundary */
+        assert_true(n_exact >= n_values - n_values / 1000);
+    }
+}
+
+/* ---- fhog_row: identical bins and magnitudes ---- */
+
+typedef struct RowBufs {
+    uint8_t *rows[3]; /* prev, cur, next: exactly the pixels the kernel may read */
+    uint8_t *bin[2];
+    float *mag[2];
+} RowBufs;
+
+/* Runs C and SIMD on rows of (x0 + n + 1) pixels and compares the n bins
+ * and magnitudes; those past n - n % 8 must be left alone by both. */
+static void compare_fhog_row(const State *s, int l, const RowBufs *b, int channels, int x0, int n)
+{
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < n; i++) {
+            b->bin[k][i] = 0xee;
+            b->mag[k][i] = -1.0f;
+        }
+    s->ref.fhog_row(b->rows[0], b->rows[1], b->rows[2], channels, x0, n, s->orient, b->bin[0], b->mag[0]);
+    s->tab[l].fhog_row(b->rows[0], b->rows[1], b->rows[2], channels, x0, n, s->orient, b->bin[1], b->mag[1]);
+    for (int i = 0; i < n; i++) {
+        if (b->bin[0][i] != b->bin[1][i] || memcmp(&b->mag[0][i], &b->mag[1][i], sizeof(float)))
+            fail_msg("fhog_row %s: %d channels, x0 %d, n %d: pixel %d: bin %d magnitude %.9g, C bin %d magnitude %.9g",
+                     levels[l].name, channels, x0, n, i, b->bin[1][i], b->mag[1][i], b->bin[0][i], b->mag[0][i]);
+    }
+    for (int i = n - n % 8; i < n; i++)
+        assert_true(b->bin[0][i] == 0xee && b->mag[0][i] == -1.0f);
+}
+
+static void alloc_row_bufs(RowBufs *b, int channels, int x0, int n)
+{
+    for (int r = 0; r < 3; r++)
+        b->rows[r] = xmalloc((size_t)channels * (size_t)(x0 + n + 1));
+    for (int k = 0; k < 2; k++) {
+        b->bin[k] = xmalloc((size_t)n);
+        b->mag[k] = xmalloc(sizeof(float) * (size_t)n);
+    }
+}
+
+static void free_row_bufs(RowBufs *b)
+{
+    for (int r = 0; r < 3; r++)
+        free(b->rows[r]);
+    for (int k = 0; k < 2; k++) {
+        free(b->bin[k]);
+        free(b->mag[k]);
+    }
+}
+
+static void test_fhog_row(void **state)
+{
+    const State *s = *state;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, fhog_row))
+            continue;
+        /* random rows: 104 is the 112-pixel face's vector part; n % 8 != 0
+         * leaves a remainder both must ignore; levels 0..3 make channel ties */
+        static const int widths[][2] = {{1, 8}, {1, 104}, {1, 200}, {1, 21}, {5, 16}, {1, 0}, {2, 67}};
+        uint32_t seed = 99;
+        int n_rows = 0;
+        for (int ch = 1; ch <= 3; ch += 2)
+            for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
+                for (int range = 0; range < 3; range++, n_rows++) {
+                    const int x0 = widths[w][0], n = widths[w][1];
+                    RowBufs b;
+                    alloc_row_bufs(&b, ch, x0, n);
+                    const unsigned mod = range == 0 ? 256 : range == 1 ? 4 : 2;
+                    for (int r = 0; r < 3; r++)
+                        for (int i = 0; i < ch * (x0 + n + 1); i++)
+                            b.rows[r][i] = (uint8_t)(rng_next(&seed) % mod);
+                    compare_fhog_row(s, l, &b, ch, x0, n);
+                    free_row_bufs(&b);
+                }
+
+        /* every gradient (gx, gy) in [-255, 255]^2 once, on gray rows: pixel
+         * 4j + 1 gets gx from cur[4j] and cur[4j + 2] (used by no other
+         * checked pixel) and gy from prev/next; the pixels in between get
+         * whatever these make */
+        enum { W = 512, PER_ROW = W / 4 };
+        RowBufs b;
+        alloc_row_bufs(&b, 1, 1, W);
+        long n_grad = 0;
+        int gx = -255, gy = -255;
+        while (gy <= 255) {
+            memset(b.rows[0], 0, W + 2);
+            memset(b.rows[1], 0, W + 2);
+            memset(b.rows[2], 0, W + 2);
+            for (int j = 0; j < PER_ROW && gy <= 255; j++) {
+                const int px = 4 * j + 1; /* pixel index in the row */
+                b.rows[1][px - 1] = (uint8_t)(gx < 0 ? -gx : 0);
+                b.rows[1][px + 1] = (uint8_t)(gx < 0 ? 0 : gx);
+                b.rows[0][px] = (uint8_t)(gy < 0 ? -gy : 0);
+                b.rows[2][px] = (uint8_t)(gy < 0 ? 0 : gy);
+                n_grad++;
+                if (++gx > 255) {
+                    gx = -255;
+                    gy++;
+                }
+            }
+            /* x0 = 1: kernel pixel i is row pixel i + 1 */
+            compare_fhog_row(s, l, &b, 1, 1, W);
+        }
+        free_row_bufs(&b);
+        assert_int_equal(n_grad, 511 * 511);
+        print_message("fhog_row %s: %d random rows and all %ld gradients identical\n", levels[l].name, n_rows, n_grad);
+
+        /* the whole FHOG with the SIMD row: identical features on random and smooth images */
+        for (int ch = 1; ch <= 3; ch += 2) {
+            AuImageU8 img;
+            AuError err = {0};
+            AuFhog a, c;
+            assert_int_equal(au_image_u8_alloc(&img, 112, 112, ch, &err), AU_OK);
+            for (int y = 0; y < 112; y++)
+                for (int x = 0; x < 112 * ch; x++)
+                    au_image_u8_row(&img, y)[x] =
+                        (uint8_t)(ch == 1 ? rng_next(&seed)
+                                          : 128 + 100 * sin(0.1 * x + 0.07 * y) + rng_next(&seed) % 8);
+            assert_int_equal(au_fhog_init(&a, 112, 112, ch, 8, &err), AU_OK);
+            assert_int_equal(au_fhog_init(&c, 112, 112, ch, 8, &err), AU_OK);
+            c.row_fn = s->tab[l].fhog_row;
+            float *fa = xmalloc(sizeof(float) * (size_t)au_fhog_size(&a));
+            float *fc = xmalloc(sizeof(float) * (size_t)au_fhog_size(&c));
+            assert_int_equal(au_fhog_run(&a, &img, fa, &err), AU_OK);
+            assert_int_equal(au_fhog_run(&c, &img, fc, &err), AU_OK);
+            assert_memory_equal(fa, fc, sizeof(float) * (size_t)au_fhog_size(&a));
+            free(fa);
+            free(fc);
+            au_fhog_free(&a);
+            au_fhog_free(&c);
+            au_image_u8_free(&img);
+        }
+    }
+}
+
+/* ---- vecmat_f64: bit-exact ---- */
+
+static void test_vecmat_f64(void **state)
+{
+    const State *s = *state;
+    /* n: features (4702 for the shipped AU models, 4464 HOG only); m:
+     * models of a group, over 16 for a second pass; pad: row stride - m */
+    static const int shapes[][3] = {{4702, 11, 0}, {4702, 6, 0}, {4464, 17, 0}, {238, 1, 3}, {0, 5, 0},
+                                    {1, 1, 0},     {7, 4, 1},    {33, 16, 0},   {50, 35, 2}, {13, 3, 5}};
+    uint32_t seed = 4242;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, vecmat_f64))
+            continue;
+        int n_cases = 0;
+        for (size_t c = 0; c < sizeof(shapes) / sizeof(shapes[0]); c++)
+            for (int kind = 0; kind < 2; kind++, n_cases++) {
+                const int n = shapes[c][0], m = shapes[c][1], stride = m + shapes[c][2];
+                /* exact sizes: the last row ends at column m */
+                const size_t w_len = n ? (size_t)(n - 1) * stride + m : 0;
+                double *x = xmalloc(sizeof(double) * (size_t)n), *w = xmalloc(sizeof(double) * w_len);
+                double *want = xmalloc(sizeof(double) * (size_t)m), *got = xmalloc(sizeof(double) * (size_t)m);
+                for (int i = 0; i < n; i++)
+                    /* HOG-like values less a mean, or wide exponents (cancellation) */
+                    x[i] = kind ? ldexp(rng_float(&seed, -1, 1), (int)(rng_next(&seed) % 40) - 20)
+                                : rng_float(&seed, 0.0f, 0.4f) - 0.1;
+                for (size_t i = 0; i < w_len; i++)
+                    w[i] = rng_float(&seed, -0.05f, 0.05f);
+                s->ref.vecmat_f64(want, x, w, stride, n, m);
+                s->tab[l].vecmat_f64(got, x, w, stride, n, m);
+                for (int j = 0; j < m; j++) {
+                    /* the C reference is the plain sequential sum */
+                    double seq = 0;
+                    for (int k = 0; k < n; k++)
+                        seq += x[k] * w[(size_t)k * stride + j];
+                    assert_true(memcmp(&seq, &want[j], sizeof(double)) == 0);
+                    if (memcmp(&got[j], &want[j], sizeof(double)))
+                        fail_msg("vecmat_f64 %s: n %d m %d stride %d: output %d: %.17g, C %.17g", levels[l].name, n, m,
+                                 stride, j, got[j], want[j]);
+                }
+                free(x);
+                free(w);
+                free(want);
+                free(got);
+            }
+        print_message("vecmat_f64 %s: %d cases bit-exact\n", levels[l].name, n_cases);
+    }
+}
+
+/* Against OpenFace itself: its online AU values (au_online.csv, frames 1-3
+ * of changeLighting) recomputed from its own descriptors and running medians
+ * as SVR_*_lin_regressors::Predict and SVM_*_lin::Predict do: per group,
+ * ((x - means) - median) for dynamic models, x - means for static ones (the
+ * differences in double, as cv::subtract), times the group's support
+ * vectors, plus the bias. */
+#define REF "openface/reference/intermediates/changeLighting/"
+
+typedef struct AuGroupScores {
+    int n_values, n_exact, n_class;
+    double worst;
+} AuGroupScores;
+
+static void check_au_group(const State *s, const AuAuGroup *g, const double *x, const double *med, const RefCsv *online,
+                           int row, AuGroupScores *r)
+{
+    if (g->count == 0)
+        return;
+    const int dim = g->feature_dim;
+    double *centred = xmalloc(sizeof(double) * (size_t)dim);
+    double *w = xmalloc(sizeof(double) * (size_t)dim * (size_t)g->count); /* support_vectors: dim x count */
+    double *score = xmalloc(sizeof(double) * (size_t)g->count);
+    for (int i = 0; i < dim; i++)
+        centred[i] = g->models[0].dynamic ? (x[i] - g->means[i]) - med[i] : x[i] - g->means[i];
+    for (int k = 0; k < g->count; k++)
+        for (int i = 0; i < dim; i++)
+            w[(size_t)i * g->count + k] = g->weights[(size_t)k * dim + i];
+    for (int l = -1; l < N_LEVELS; l++) {
+        if (l >= 0 && !NEW_AT_LEVEL(s, l, vecmat_f64))
+            continue;
+        (l < 0 ? &s->ref : &s->tab[l])->vecmat_f64(score, centred, w, g->count, dim, g->count);
+        for (int k = 0; k < g->count; k++) {
+            const AuAuModel *a = &g->models[k];
+            char col[64];
+            snprintf(col, sizeof(col), "%s_%s", a->name, a->presence ? "c" : "r");
+            const double want = refcsv_get(online, row, col);
+            const double v = score[k] + a->bias;
+            if (a->presence) {
+                /* only the class is recorded */
+                if ((v > 0 ? a->pos_class : a->neg_class) != want)
+                    fail_msg("vecmat_f64 %s: frame %d %s: score %.17g gives a class other than OpenFace's %g",
+                             l < 0 ? "c" : levels[l].name, row + 1, col, v, want);
+                r->n_class++;
+                continue;
+            }
+            r->worst = fmax(r->worst, fabs(v - want));
+            r->n_exact += v == want;
+            r->n_values++;
+        }
+    }
+    free(centred);
+    free(w);
+    free(score);
+}
+
+static void test_vecmat_f64_openface(void **state)
+{
+    const State *s = *state;
+    char path[1024];
+    AuError err = {0};
+    AuAuModels m;
+    autest_path(path, sizeof(path), "openface/models/AU_predictors/main_dynamic_svms.txt");
+    autest_require_file(path);
+    if (au_au_models_load(&m, path, &err) != AU_OK)
+        fail_msg("%s", err.msg);
+    RefCsv online, geom, geom_med, frames;
+    refcsv_load(&online, autest_path(path, sizeof(path), REF "au_online.csv"));
+    refcsv_load(&geom, autest_path(path, sizeof(path), REF "fa_geom.csv"));
+    refcsv_load(&geom_med, autest_path(path, sizeof(path), REF "fa_geom_median.csv"));
+    refcsv_load(&frames, autest_path(path, sizeof(path), REF "fa_frames.csv"));
+    size_t n_hog, n_hog_med;
+    double *hog = refcsv_load_f64(autest_path(path, sizeof(path), REF "fa_hog.f64"), &n_hog);
+    double *hog_med = refcsv_load_f64(autest_path(path, sizeof(path), REF "fa_hog_median.f64"), &n_hog_med);
+
+    enum { HOG = 4464, GEOM = 238, DIM = HOG + GEOM };
+    double x[DIM], med[DIM];
+    AuGroupScores r = {0, 0, 0, 0.0};
+    for (int f = 0; f < 3; f++) {
+        /* row f of each file is frame f + 1 */
+        assert_int_equal((int)refcsv_get(&frames, f, "frame"), f + 1);
+        assert_int_equal((int)refcsv_get(&geom, f, "frame"), f + 1);
+        assert_int_equal((int)refcsv_get(&geom_med, f, "frame"), f + 1);
+        assert_int_equal((int)refcsv_get(&online, f, "frame"), f + 1);
+        const size_t ho = (size_t)refcsv_get(&frames, f, "hog_offset");
+        const size_t hmo = (size_t)refcsv_get(&frames, f, "hog_median_offset");
+        assert_true(ho + HOG <= n_hog && hmo + HOG <= n_hog_med);
+        memcpy(x, hog + ho, sizeof(double) * HOG);
+        memcpy(med, hog_med + hmo, sizeof(double) * HOG);
+        refcsv_vec(&geom, f, "g_", GEOM, x + HOG);
+        refcsv_vec(&geom_med, f, "g_", GEOM, med + HOG);
+        for (int g = 0; g < AU_GROUP_COUNT; g++) {
+            assert_true(m.groups[g].count == 0 || m.groups[g].feature_dim == DIM);
+            check_au_group(s, &m.groups[g], x, med, &online, f, &r);
+        }
+    }
+    print_message("vecmat_f64 vs OpenFace (frames 1-3): %d of %d AU intensities bit-identical (worst |diff| %.3g), "
+                  "%d presence classes agree\n",
+                  r.n_exact, r.n_values, r.worst, r.n_class);
+    /* 17 intensities and 18 classes per frame, for C and each SIMD level */
+    assert_true(r.n_values >= 3 * 17 && r.n_values % (3 * 17) == 0);
+    assert_true(r.n_class >= 3 * 18);
+    assert_int_equal(r.n_exact, r.n_values);
+    free(hog);
+    free(hog_med);
+    refcsv_free(&online);
+    refcsv_free(&geom);
+    refcsv_free(&geom_med);
+    refcsv_free(&frames);
+    au_au_models_free(&m);
+}
+
+/* ---- image conversions: exact ---- */
+
+static void test_image_conversion(void **state)
+{
+    const State *s = *state;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (NEW_AT_LEVEL(s, l, bgr_to_gray_u8)) {
+            /* all 2^24 colours, in rows of 4099 pixels (an odd tail each time) */
+            enum { N = 4099 };
+            uint8_t *bgr = xmalloc(3 * N), *want = xmalloc(N), *got = xmalloc(N);
+            for (uint32_t c0 = 0; c0 < (1u << 24); c0 += N) {
+                const int n = (1u << 24) - c0 < N ? (int)((1u << 24) - c0) : N;
+                for (int i = 0; i < n; i++) {
+                    const uint32_t c = c0 + (uint32_t)i;
+                    bgr[3 * i] = (uint8_t)c;
+                    bgr[3 * i + 1] = (uint8_t)(c >> 8);
+                    bgr[3 * i + 2] = (uint8_t)(c >> 16);
+                }
+                s->ref.bgr_to_gray_u8(want, bgr, n);
+                s->tab[l].bgr_to_gray_u8(got, bgr, n);
+                if (memcmp(want, got, (size_t)n))
+                    for (int i = 0; i < n; i++)
+                        if (want[i] != got[i])
+                            fail_msg("bgr_to_gray_u8 %s: colour %06x: %d, C %d", levels[l].name, c0 + (unsigned)i,
+                                     got[i], want[i]);
+            }
+            /* short rows: only the tail, or one vector and a tail */
+            for (int n = 0; n <= 17; n++) {
+                s->ref.bgr_to_gray_u8(want, bgr, n);
+                s->tab[l].bgr_to_gray_u8(got, bgr, n);
+                assert_memory_equal(want, got, (size_t)n);
+            }
+            free(bgr);
+            free(want);
+            free(got);
+            print_message("bgr_to_gray_u8 %s: all 2^24 colours identical\n", levels[l].name);
+        }
+        if (NEW_AT_LEVEL(s, l, u8_to_f32)) {
+            uint8_t src[300];
+            float want[300], got[300];
+            for (int i = 0; i < 300; i++)
+                src[i] = (uint8_t)(i * 7 + 3);
+            for (int n = 0; n <= 300; n += n < 20 ? 1 : 37) {
+                memset(want, 0, sizeof(want));
+                memset(got, 0, sizeof(got));
+                s->ref.u8_to_f32(want, src, n);
+                s->tab[l].u8_to_f32(got, src, n);
+                assert_memory_equal(want, got, sizeof(want));
+            }
+            print_message("u8_to_f32 %s: identical\n", levels[l].name);
+        }
+    }
+    /* the C reference against known OpenCV values (cv2.cvtColor of these
+     * BGR pixels gives 76, 150, 29, 255, 0, 128) */
+    const uint8_t px[] = {0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 0, 0, 0, 128, 128, 128};
+    uint8_t g[6];
+    s->ref.bgr_to_gray_u8(g, px, 6);
+    assert_memory_equal(g, ((const uint8_t[]){76, 150, 29, 255, 0, 128}), 6);
+}
+
+/* ---- benchmark (--bench) ---- */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+typedef struct BenchData {
+    float *aoi, *im2col, *scratch, *pre, *resp;
+    uint8_t *rows[3], *orient, *bin, *bgr, *gray;
+    float *mag, *f32;
+    double *va, *vb, *out;
+} BenchData;
+
+typedef void (*bench_fn)(const AuDsp *dsp, BenchData *d);
+
+static void bench_im2col_w11(const AuDsp *dsp, BenchData *d)
+{
+    dsp->ccnf_im2col_norm(d->im2col, d->scratch, d->aoi, 21, 11, 11, 11, 11);
+}
+static void bench_im2col_w9(const AuDsp *dsp, BenchData *d)
+{
+    dsp->ccnf_im2col_norm(d->im2col, d->scratch, d->aoi, 21, 11, 11, 9, 9);
+}
+static void bench_im2col_w7(const AuDsp *dsp, BenchData *d)
+{
+    dsp->ccnf_im2col_norm(d->im2col, d->scratch, d->aoi, 21, 11, 11, 7, 7);
+}
+static void bench_sigmoid(const AuDsp *dsp, BenchData *d) { dsp->ccnf_sigmoid_acc(d->resp, d->pre, 121, 0.7); }
+static void bench_fhog_row_gray(const AuDsp *dsp, BenchData *d)
+{
+    dsp->fhog_row(d->rows[0], d->rows[1], d->rows[2], 1, 1, 104, d->orient, d->bin, d->mag);
+}
+static void bench_fhog_row_bgr(const AuDsp *dsp, BenchData *d)
+{
+    dsp->fhog_row(d->rows[0], d->rows[1], d->rows[2], 3, 1, 104, d->orient, d->bin, d->mag);
+}
+static void bench_vecmat(const AuDsp *dsp, BenchData *d) { dsp->vecmat_f64(d->out, d->va, d->vb, 11, 4702, 11); }
+static void bench_gray(const AuDsp *dsp, BenchData *d) { dsp->bgr_to_gray_u8(d->gray, d->bgr, 640); }
+static void bench_f32(const AuDsp *dsp, BenchData *d) { dsp->u8_to_f32(d->f32, d->gray, 640); }
+
+/* ns per call: the best of 5 runs of enough calls for ~20 ms */
+static double time_fn(bench_fn fn, const AuDsp *dsp, BenchData *d)
+{
+    long reps = 1;
+    for (;;) {
+        double t0 = now_ns();
+        for (long i = 0; i < reps; i++)
+            fn(dsp, d);
+        if (now_ns() - t0 > 2e6 || reps > (1L << 26))
+            break;
+        reps *= 2;
+    }
+    reps *= 10;
+    double best = INFINITY;
+    for (int run = 0; run < 5; run++) {
+        double t0 = now_ns();
+        for (long i = 0; i < reps; i++)
+            fn(dsp, d);
+        best = fmin(best, (now_ns() - t0) / (double)reps);
+    }
+    return best;
+}
+
+static void run_bench(const State *s)
+{
+    BenchData d;
+    memset(&d, 0, sizeof(d));
+    uint32_t seed = 7;
+    d.aoi = xmalloc(sizeof(float) * 21 * 21);
+    d.im2col = xmalloc(sizeof(float) * 122 * 121);
+    d.scratch = xmalloc(sizeof(float) * au_dsp_ccnf_scratch_floats(11, 11, 11, 11));
+    d.pre = xmalloc(sizeof(float) * 121);
+    d.resp = xmalloc(sizeof(float) * 121);
+    for (int i = 0; i < 21 * 21; i++)
+        d.aoi[i] = rng_float(&seed, 0, 255);
+    for (int i = 0; i < 121; i++) {
+        d.pre[i] = rng_float(&seed, -10, 10);
+        d.resp[i] = 0;
+    }
+    for (int r = 0; r < 3; r++) {
+        d.rows[r] = xmalloc(3 * 112);
+        for (int i = 0; i < 3 * 112; i++)
+            d.rows[r][i] = (uint8_t)rng_next(&seed);
+    }
+    d.orient = xmalloc(AU_FHOG_ORIENT_SIZE);
+    au_fhog_orientation_table(d.orient);
+    d.bin = xmalloc(112);
+    d.mag = xmalloc(sizeof(float) * 112);
+    d.va = xmalloc(sizeof(double) * 4702);
+    d.vb = xmalloc(sizeof(double) * 4702 * 11);
+    d.out = xmalloc(sizeof(double) * 11);
+    for (int i = 0; i < 4702; i++)
+        d.va[i] = rng_float(&seed, -1, 1);
+    for (int i = 0; i < 4702 * 11; i++)
+        d.vb[i] = rng_float(&seed, -1, 1);
+    d.bgr = xmalloc(3 * 640);
+    d.gray = xmalloc(640);
+    d.f32 = xmalloc(sizeof(float) * 640);
+    for (int i = 0; i < 3 * 640; i++)
+        d.bgr[i] = (uint8_t)rng_next(&seed);
+    for (int i = 0; i < 640; i++)
+        d.gray[i] = (uint8_t)i;
+
+    static const struct {
+        const char *name;
+        bench_fn fn;
+        int member; /* index in members[] */
+    } benches[] = {
+        {"ccnf_im2col_norm 11x11 w11", bench_im2col_w11, 0},
+        {"ccnf_im2col_norm 11x11 w9", bench_im2col_w9, 0},
+        {"ccnf_im2col_norm 11x11 w7", bench_im2col_w7, 0},
+        {"ccnf_sigmoid_acc n121", bench_sigmoid, 1},
+        {"fhog_row gray 104px", bench_fhog_row_gray, 2},
+        {"fhog_row bgr 104px", bench_fhog_row_bgr, 2},
+        {"vecmat_f64 4702x11", bench_vecmat, 3},
+        {"bgr_to_gray_u8 640px", bench_gray, 4},
+        {"u8_to_f32 640px", bench_f32, 5},
+    };
+    printf("%-28s %-9s %10s %10s %8s\n", "kernel", "isa", "C ns", "SIMD ns", "speed-up");
+    for (size_t b = 0; b < sizeof(benches) / sizeof(benches[0]); b++) {
+        const double t_c = time_fn(benches[b].fn, &s->ref, &d);
+        int shown = 0;
+        for (int l = 0; l < N_LEVELS; l++) {
+            const Member *mb = &members[benches[b].member];
+            if (!new_at_level(s, l, mb->offset, mb->size))
+                continue;
+            const double t = time_fn(benches[b].fn, &s->tab[l], &d);
+            printf("%-28s %-9s %10.1f %10.1f %7.2fx\n", benches[b].name, levels[l].name, t_c, t, t_c / t);
+            shown = 1;
+        }
+        if (!shown)
+            printf("%-28s %-9s %10.1f %10s\n", benches[b].name, "-", t_c, "-");
+    }
+    free(d.aoi);
+    free(d.im2col);
+    free(d.scratch);
+    free(d.pre);
+    free(d.resp);
+    for (int r = 0; r < 3; r++)
+        free(d.rows[r]);
+    free(d.orient);
+    free(d.bin);
+    free(d.mag);
+    free(d.va);
+    free(d.vb);
+    free(d.out);
+    free(d.bgr);
+    free(d.gray);
+    free(d.f32);
+}
+
+int main(int argc, char **argv)
+{
+    int bench = argc > 1 && !strcmp(argv[1], "--bench");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overview),         cmocka_unit_test(test_ccnf_im2col_norm),
+        cmocka_unit_test(test_ccnf_sigmoid_acc), cmocka_unit_test(test_fhog_row),
+        cmocka_unit_test(test_vecmat_f64),       cmocka_unit_test(test_vecmat_f64_openface),
+        cmocka_unit_test(test_image_conversion),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    if (failed || !bench)
+        return failed;
+    void *st;
+    if (setup(&st))
+        return 1;
+    run_bench(st);
+    teardown(&st);
+    return 0;
+}
