@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imgproc.h"
 
 void au_validator_init(AuValidator *v, const AuValidatorModel *model)
 {

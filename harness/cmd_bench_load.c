@@ -5,17 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
+#include "sysinfo.h"
 #include "data_dir.h"
 #include "models.h"
 
+/* Seconds on the monotonic clock. */
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return 1e-9 * (double)auh_monotonic_ns();
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "au/au.h"
 #include "commands.h"
+#include "sysinfo.h"
 #include "data_dir.h"
 #include "openface_csv.h"
 #include "video.h"
@@ -27,11 +27,10 @@ typedef struct ExtractOptions {
     const char *variant;
 } ExtractOptions;
 
+/* Seconds on the monotonic clock. */
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return 1e-9 * (double)auh_monotonic_ns();
 }
 
 /* "dir/name.avi" -> "name" (OpenFace names the CSV after the input's stem). */

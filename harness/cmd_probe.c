@@ -2,16 +2,15 @@
  * frames, size, decode errors and decode speed. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
+#include "sysinfo.h"
 #include "video.h"
 
+/* Seconds on the monotonic clock. */
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return 1e-9 * (double)auh_monotonic_ns();
 }
 
 static int probe_one(const char *path)
