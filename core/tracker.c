@@ -519,3 +519,13 @@ int au_tracker_timings(const AuTracker *t, AuStageTiming *out, int n)
     }
     return AU_STAGE_COUNT;
 }
+
+AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *image, const AuFrameResult **faces, int *n_faces,
+                                  AuError *err)
+{
+    (void)t;
+    (void)image;
+    *faces = NULL;
+    *n_faces = 0;
+    return au_error_set(err, AU_ERR_UNSUPPORTED, "still-image mode is not implemented yet");
+}

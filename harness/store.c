@@ -69,10 +69,24 @@ static const char SCHEMA_V1[] =
     " value REAL,"
     " PRIMARY KEY (job_id, name)) WITHOUT ROWID;";
 
+/* Version 2: the per-frame landmark error of the evaluation (pixels and NME
+ * against the item's labels), so reports plot CEDs and errors over frames
+ * without re-reading label files. NULL where undefined. */
+static const char SCHEMA_V2[] =
+    "ALTER TABLE frames ADD COLUMN lmk_px REAL;"
+    "ALTER TABLE frames ADD COLUMN nme REAL;";
+
 /* Future versions append a step here (never edit a released one). */
 static const AuhMigration MIGRATIONS[] = {
     {1, SCHEMA_V1},
+    {2, SCHEMA_V2},
 };
+
+const AuhMigration *auh_store_migrations(int *n_steps)
+{
+    *n_steps = (int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]));
+    return MIGRATIONS;
+}
 
 /* ---- helpers ---- */
 
@@ -646,6 +660,8 @@ AuStatus auh_job_add_frame(AuhJob *job, const AuhFrameRecord *f, AuError *err)
     d->success = f->success != 0;
     d->timestamp = f->timestamp;
     d->confidence = f->confidence;
+    d->lmk_px = NAN;
+    d->nme = NAN;
     size_t nl = 2 * (size_t)job->n_landmarks;
     if (f->landmarks) {
         memcpy(job->landmarks + i * nl, f->landmarks, nl * sizeof(float));
@@ -837,7 +853,7 @@ static AuStatus insert_frames(AuhStore *s, int64_t job_id, const AuhJob *job, Au
     if (!r)
         r = prepare(s,
                     "INSERT INTO frames (job_id, frame, face, name, timestamp, success, confidence, landmarks, au_r,"
-                    " au_c) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    " au_c, lmk_px, nme) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     &st, err);
     for (size_t i = 0; i < job->n_frames && !r; i++) {
         const AuhJobFrame *f = &job->frames[i];
@@ -869,6 +885,8 @@ static AuStatus insert_frames(AuhStore *s, int64_t job_id, const AuhJob *job, Au
         } else {
             sqlite3_bind_null(st, 10);
         }
+        bind_real_or_null(st, 11, f->lmk_px);
+        bind_real_or_null(st, 12, f->nme);
         int rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {
             r = sfail(s, rc, err, "writing frames");
@@ -1081,8 +1099,8 @@ static AuStatus load_frames(AuhStore *s, int64_t job_id, AuhJob *job, AuError *e
 {
     sqlite3_stmt *st;
     AuStatus r = prepare(s,
-                         "SELECT frame, face, name, timestamp, success, confidence, landmarks, au_r, au_c FROM frames"
-                         " WHERE job_id = ?1 ORDER BY frame, face",
+                         "SELECT frame, face, name, timestamp, success, confidence, landmarks, au_r, au_c, lmk_px, nme"
+                         " FROM frames WHERE job_id = ?1 ORDER BY frame, face",
                          &st, err);
     if (r)
         return r;
@@ -1105,6 +1123,8 @@ static AuStatus load_frames(AuhStore *s, int64_t job_id, AuhJob *job, AuError *e
         f->timestamp = column_real_or_nan(st, 3);
         f->success = sqlite3_column_int(st, 4);
         f->confidence = column_real_or_nan(st, 5);
+        f->lmk_px = column_real_or_nan(st, 9);
+        f->nme = column_real_or_nan(st, 10);
         if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
             const unsigned char *b = sqlite3_column_blob(st, 6);
             int n = sqlite3_column_bytes(st, 6);
@@ -1273,8 +1293,8 @@ static AuStatus merge_job(AuhStore *s, int64_t dst_run, int64_t src_job, AuhMerg
     stats->jobs_added++;
     if ((r = copy_rows(s,
                        "INSERT INTO main.frames (job_id, frame, face, name, timestamp, success, confidence,"
-                       " landmarks, au_r, au_c) SELECT ?1, frame, face, name, timestamp, success, confidence,"
-                       " landmarks, au_r, au_c FROM src.frames WHERE job_id = ?2",
+                       " landmarks, au_r, au_c, lmk_px, nme) SELECT ?1, frame, face, name, timestamp, success,"
+                       " confidence, landmarks, au_r, au_c, lmk_px, nme FROM src.frames WHERE job_id = ?2",
                        dst_job, src_job, &stats->frames_added, err)))
         return r;
     if ((r = copy_rows(s,

@@ -1,6 +1,6 @@
 /* The SQLite results store (default results/auharness.sqlite).
  *
- * Tables (schema version 1, in PRAGMA user_version):
+ * Tables (schema version 2, in PRAGMA user_version):
  *   runs    one logical run: run_key (shared by the shards and resumes of a
  *           run), git revision, compiler, flags, CPU, host, command line,
  *           started_at / ended_at (Unix seconds, UTC; ended_at NULL while the
@@ -16,6 +16,8 @@
  *           (BLOBs of float64 little-endian in the job's AU order). A NaN
  *           timestamp or confidence is stored as NULL.
  *   timings per job and named stage: calls and total_ns.
+ *           lmk_px and nme (schema 2): the frame's landmark error against the
+ *           labels (mean point-to-point px, NME), NULL where undefined.
  *   metrics per job and metric name: value (NULL when undefined, e.g. the
  *           Pearson r of an AU whose label is constant).
  *
@@ -35,7 +37,7 @@
 
 #include "error.h"
 
-#define AUH_STORE_SCHEMA_VERSION 1
+#define AUH_STORE_SCHEMA_VERSION 2
 #define AUH_STORE_DEFAULT_PATH "results/auharness.sqlite"
 #define AUH_STORE_BUSY_TIMEOUT_MS 60000
 #define AUH_STORE_AU_NAME_MAX 32
@@ -66,6 +68,8 @@ void auh_store_close(AuhStore *s);
 /* Applies steps (to_version 1, 2, ... consecutive) above the database's
  * user_version. `name` is used in messages. Exposed for tests. */
 AuStatus auh_store_migrate(sqlite3 *db, const char *name, const AuhMigration *steps, int n_steps, AuError *err);
+/* The store's own migration steps (for tests: build an older database). */
+const AuhMigration *auh_store_migrations(int *n_steps);
 /* The database's PRAGMA user_version. */
 AuStatus auh_store_schema_version(AuhStore *s, int *version, AuError *err);
 
@@ -131,6 +135,10 @@ typedef struct AuhJobFrame {
     int frame, face, success;
     char *name;
     double timestamp, confidence;
+    /* Landmark error against the labels, set by the evaluation before the
+     * job is committed: mean point-to-point px and NME (NaN: undefined,
+     * stored as NULL). auh_job_add_frame sets both to NaN. */
+    double lmk_px, nme;
     unsigned char has_landmarks, has_au_r, has_au_c;
 } AuhJobFrame;
 

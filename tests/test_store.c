@@ -78,6 +78,11 @@ static void make_job(AuhJob *job, const char *variant, const char *item, int n_f
         AuhFrameRecord rec = {f,  0, images ? name : NULL, images ? NAN : (f - 1) / 15.0, ok, ok ? 0.98 : 0.0,
                               ok ? lmk : NULL, ok ? r : NULL, ok ? c : NULL};
         must(auh_job_add_frame(job, &rec, &err), &err);
+        assert_true(isnan(job->frames[f - 1].lmk_px) && isnan(job->frames[f - 1].nme));
+        if (ok) { /* as the evaluation sets them */
+            job->frames[f - 1].lmk_px = 0.5 * f + seed;
+            job->frames[f - 1].nme = 0.01 * f;
+        }
     }
     must(auh_job_add_timing(job, "detect", n_frames, 1000LL * n_frames + seed, &err), &err);
     must(auh_job_add_timing(job, "fit", 3 * n_frames, 5000LL * n_frames, &err), &err);
@@ -157,7 +162,7 @@ static void test_schema(void **state)
     assert_string_equal(text, "frames jobs metrics runs timings");
     /* the frames table keeps every column the issue lists */
     query_text(s.db, "SELECT group_concat(name, ' ') FROM pragma_table_info('frames')", text, sizeof(text));
-    assert_string_equal(text, "job_id frame face name timestamp success confidence landmarks au_r au_c");
+    assert_string_equal(text, "job_id frame face name timestamp success confidence landmarks au_r au_c lmk_px nme");
     auh_store_close(&s);
     auh_store_close(&s); /* closing twice is harmless */
     /* reopening leaves it alone */
@@ -178,11 +183,11 @@ static void test_migrations(void **state)
     AuhStore s;
     AuError err = {0};
 
-    /* version 0: an empty file (e.g. made by `touch`) is migrated to v1 */
+    /* version 0: an empty file (e.g. made by `touch`) is migrated to the current version */
     tmp_path(t, "empty.sqlite", p, sizeof(p));
     autest_write_file(p, "", 0);
     must(auh_store_open(&s, p, &err), &err);
-    assert_int_equal(query_int(s.db, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(s.db, "PRAGMA user_version"), AUH_STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(s.db, "SELECT count(*) FROM runs"), 0);
     auh_store_close(&s);
 
@@ -213,6 +218,32 @@ static void test_migrations(void **state)
     assert_int_not_equal(auh_store_open(&s, p, &err), AU_OK);
     assert_non_null(strstr(err.msg, "text.sqlite"));
     assert_non_null(strstr(err.msg, "not a database"));
+
+    /* The real schema 1 -> 2: a version 1 database with a job keeps it and
+     * gains the per-frame landmark error columns (NULL). */
+    tmp_path(t, "v1.sqlite", p, sizeof(p));
+    db = raw_open(p);
+    int n_real = 0;
+    const AuhMigration *real = auh_store_migrations(&n_real);
+    assert_true(n_real >= 2);
+    must(auh_store_migrate(db, "v1", real, 1, &err), &err);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO runs VALUES (1, 'k', 'g', 'c', 'f', 'cpu', 'h', 'cmd', 1.0, NULL);"
+                                  "INSERT INTO jobs VALUES (1, 1, 'baseline', 'd', 'i', 'video', 'x', NULL, 'h', 'cpu',"
+                                  " 'ok', NULL, 1.0, 2.0, 5, 1, 0, '', '');"
+                                  "INSERT INTO frames VALUES (1, 1, 0, NULL, 0.0, 1, 0.9, NULL, NULL, NULL);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    must(auh_store_open(&s, p, &err), &err);
+    assert_int_equal(query_int(s.db, "PRAGMA user_version"), AUH_STORE_SCHEMA_VERSION);
+    assert_int_equal(query_int(s.db, "SELECT count(*) FROM frames WHERE lmk_px IS NULL AND nme IS NULL"), 1);
+    AuhJob old;
+    must(auh_store_load_job(&s, 1, &old, &err), &err);
+    assert_int_equal(old.n_frames, 1);
+    assert_true(isnan(old.frames[0].lmk_px));
+    auh_job_free(&old);
+    auh_store_close(&s);
 
     /* The framework: a chain v1 -> v2 keeps the data of v1; a failing v3 rolls
      * back completely (no table, version unchanged). */
@@ -267,6 +298,8 @@ static void assert_same_job(const AuhJob *a, const AuhJob *b)
         const AuhJobFrame *x = &a->frames[i], *y = &b->frames[i];
         assert_int_equal(x->frame, y->frame);
         assert_int_equal(x->face, y->face);
+        assert_true(x->lmk_px == y->lmk_px || (isnan(x->lmk_px) && isnan(y->lmk_px)));
+        assert_true(x->nme == y->nme || (isnan(x->nme) && isnan(y->nme)));
         assert_int_equal(x->success, y->success);
         assert_true((!x->name && !y->name) || (x->name && y->name && !strcmp(x->name, y->name)));
         assert_true(x->timestamp == y->timestamp || (isnan(x->timestamp) && isnan(y->timestamp)));
@@ -355,6 +388,9 @@ static void test_round_trip(void **state)
     assert_int_equal(query_int(s.db, "SELECT count(*) FROM frames WHERE frame = 2 AND landmarks IS NULL"
                                      " AND au_r IS NULL AND au_c IS NULL"), 2);
     assert_int_equal(query_int(s.db, "SELECT count(*) FROM frames WHERE timestamp IS NULL"), 5);
+    /* schema 2: the per-frame landmark error, NULL on the failed frame */
+    assert_int_equal(query_int(s.db, "SELECT count(*) FROM frames WHERE frame = 2 AND lmk_px IS NULL AND nme IS NULL"), 2);
+    assert_int_equal(query_int(s.db, "SELECT count(*) FROM frames WHERE frame = 3 AND lmk_px = 4.5 AND abs(nme - 0.03) < 1e-12"), 2);
     assert_int_equal(query_int(s.db, "SELECT count(*) FROM metrics WHERE value IS NULL"), 2);
     char names[256];
     query_text(s.db, "SELECT au_c_names FROM jobs LIMIT 1", names, sizeof(names));

@@ -89,4 +89,14 @@ const char *au_tracker_au_class_name(const AuTracker *tracker, int i);
 int au_tracker_timings(const AuTracker *tracker, AuStageTiming *out, int n);
 void au_tracker_free(AuTracker *tracker);
 
+/* Still-image mode (OpenFace's FaceLandmarkImg): every face MTCNN finds in the
+ * image, each fitted by CLNF from its box (DetectLandmarksInImage, with the
+ * multi-hypothesis rotations), in MTCNN's order, with pose, gaze and static
+ * AUs (FaceAnalyser::PredictStaticAUsAndComputeFeatures). The tracker should
+ * be created with static_aus = 1; it keeps no state between images except its
+ * stage timings. *faces points into the tracker (valid until the next call or
+ * au_tracker_free); *n_faces may be 0 (no face: not an error). */
+AuStatus au_tracker_process_image(AuTracker *tracker, const AuInputFrame *image, const AuFrameResult **faces,
+                                  int *n_faces, AuError *err);
+
 #endif
