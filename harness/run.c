@@ -85,10 +85,12 @@ AuStatus auh_plan_build(AuhPlan *p, const AuhRunOptions *o, AuError *err)
     for (int d = 0; d < p->n_datasets; d++) {
         const AuhManifest *m = &p->datasets[d];
         for (size_t i = 0; i < m->n_items; i++) {
-            for (int v = 0; v < o->n_variants; v++)
-                p->jobs[p->n_jobs++] = (AuhJobSpec){p->n_jobs, o->variants[v], m, &m->items[i], 0};
-            if (!o->no_openface && m->items[i].openface)
-                p->jobs[p->n_jobs++] = (AuhJobSpec){p->n_jobs, AUH_VARIANT_OPENFACE, m, &m->items[i], 0};
+            for (int v = 0; v < o->n_variants; v++, p->n_jobs++)
+                p->jobs[p->n_jobs] = (AuhJobSpec){p->n_jobs, o->variants[v], m, &m->items[i], 0};
+            if (!o->no_openface && m->items[i].openface) {
+                p->jobs[p->n_jobs] = (AuhJobSpec){p->n_jobs, AUH_VARIANT_OPENFACE, m, &m->items[i], 0};
+                p->n_jobs++;
+            }
         }
     }
     return AU_OK;
