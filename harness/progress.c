@@ -2,6 +2,8 @@
 #include "progress.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -119,6 +121,9 @@ void auh_progress_draw(AuhProgress *p, const AuhProgressState *s, int force)
     p->last_draw_ns = now;
     char line[512];
     auh_progress_format_bar(line, sizeof(line), term_width(p->out), p->n_done, p->n_jobs, s);
+    if (p->drawn && !strcmp(line, p->last))
+        return;
+    memcpy(p->last, line, sizeof(line));
     fprintf(p->out, "\r\033[K%s", line);
     fflush(p->out);
     p->drawn = 1;

@@ -15,6 +15,7 @@ typedef struct AuhProgress {
     size_t n_jobs, n_done, n_failed;
     int64_t last_draw_ns;
     int drawn; /* a bar is on the current line */
+    char last[512]; /* its text: an unchanged bar is not redrawn */
 } AuhProgress;
 
 /* What the runner knows at a redraw. */

@@ -57,6 +57,12 @@ static int setup(void **state)
     return 0;
 }
 
+static void test_logs_clean(void **state)
+{
+    Ctx *c = *state;
+    rc_check_clean(c->s.dir);
+}
+
 static int teardown(void **state)
 {
     Ctx *c = *state;
@@ -448,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_culprit),
         cmocka_unit_test(test_openface_binary),
         cmocka_unit_test(test_image_set_and_exports),
+        cmocka_unit_test(test_logs_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

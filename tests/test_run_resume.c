@@ -50,6 +50,12 @@ static int setup(void **state)
     return 0;
 }
 
+static void test_logs_clean(void **state)
+{
+    Ctx *c = *state;
+    rc_check_clean(c->s.dir);
+}
+
 static int teardown(void **state)
 {
     Ctx *c = *state;
@@ -152,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_at_chosen_points),
         cmocka_unit_test(test_killed_from_outside),
+        cmocka_unit_test(test_logs_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,6 +3,7 @@
 
 #include "autest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -109,6 +110,30 @@ void rc_expect_in(const char *log, const char *text)
         fail_msg("'%s' not in %s", text, log);
     }
     free(s);
+}
+
+void rc_check_clean(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".txt"))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        char *t = rc_read(p);
+        int bad = strstr(t, "Sanitizer") || strstr(t, "runtime error:") || strstr(t, "after committing");
+        if (bad)
+            fprintf(stderr, "---- %s ----\n%s---- end ----\n", p, t);
+        free(t);
+        if (bad) {
+            closedir(d);
+            fail_msg("%s reports a problem", p);
+        }
+    }
+    closedir(d);
 }
 
 int64_t rc_query_int(const char *db, const char *sql)

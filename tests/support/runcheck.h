@@ -32,6 +32,9 @@ char *rc_read(const char *path);
 /* Asserts the log contains text (prints the log otherwise). */
 void rc_expect_in(const char *log, const char *text);
 
+/* Fails the test when a log (*.txt) in dir holds a sanitizer report, a
+ * runtime error or a worker that ended badly after committing. */
+void rc_check_clean(const char *dir);
 /* A count from SQL on a database (fails the test on error). */
 int64_t rc_query_int(const char *db, const char *sql);
 /* Same, -1 on any error (a database another process is creating). */
