@@ -599,7 +599,11 @@ static AuStatus image_capacity(AuTracker *t, int n, AuError *err)
  * (0, 0, 0); windows 11 9 7 5; parts; validator), GetPose with the image's
  * own intrinsics (ImageCapture::SetCameraIntrinsics per image), gaze
  * (EstimateGaze whatever the detection's outcome, unlike FeatureExtraction)
- * and PredictStaticAUsAndComputeFeatures. */
+ * and PredictStaticAUsAndComputeFeatures. The static AU models are used
+ * whatever opts.static_aus says (FaceAnalyserParameters::OptimizeForImages).
+ * The fits reuse the tracker's CLNF state, as FaceLandmarkImg reuses one
+ * model: a tracker that has processed images should not go on tracking a
+ * video. */
 AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *in, const AuFrameResult **faces, int *n_faces,
                                   AuError *err)
 {
