@@ -109,6 +109,13 @@ struct AuTracker {
     AuFaceAnalyserOutput final;
     size_t n_frames;
     AuProfile prof;
+    /* Still-image mode (au_tracker_process_image). */
+    AuPredictor img_pred;      /* the static AU models (FaceAnalyser after OptimizeForImages) */
+    double *img_hog, *img_geom; /* the face's descriptors as the predictor takes them */
+    double *img_reg, *img_class; /* predictions in OpenFace's order */
+    AuRectF *img_boxes;        /* this image's MTCNN boxes */
+    AuFrameResult *img_faces;  /* this image's results, handed out to the caller */
+    int img_cap;
 };
 
 void au_tracker_options_default(AuTrackerOptions *o)
@@ -209,8 +216,15 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         (st = au_face_analyser_init(&t->fa, t->opts.static_aus ? &m->au_static : &m->au_dynamic, &m->au_pdm,
                                     !t->opts.static_aus, err)))
         goto fail;
+    if ((st = au_predictor_init(&t->img_pred, &m->au_static, AU_FACE_ANALYSER_HOG_LEN,
+                                au_geom_descriptor_size(&m->au_pdm), err)))
+        goto fail;
     t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
-    if (!t->hog) {
+    t->img_hog = malloc(sizeof(double) * AU_FACE_ANALYSER_HOG_LEN);
+    t->img_geom = malloc(sizeof(double) * (size_t)au_geom_descriptor_size(&m->au_pdm));
+    t->img_reg = calloc((size_t)t->img_pred.n_intensity + 1, sizeof(double));
+    t->img_class = calloc((size_t)t->img_pred.n_presence + 1, sizeof(double));
+    if (!t->hog || !t->img_hog || !t->img_geom || !t->img_reg || !t->img_class) {
         st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -245,6 +259,13 @@ void au_tracker_free(AuTracker *t)
     au_fhog_free(&t->fhog);
     free(t->hog);
     au_face_analyser_free(&t->fa);
+    au_predictor_free(&t->img_pred);
+    free(t->img_hog);
+    free(t->img_geom);
+    free(t->img_reg);
+    free(t->img_class);
+    free(t->img_boxes);
+    free(t->img_faces);
     if (t->finished)
         au_face_analyser_output_free(&t->final);
     free(t);
@@ -520,12 +541,141 @@ int au_tracker_timings(const AuTracker *t, AuStageTiming *out, int n)
     return AU_STAGE_COUNT;
 }
 
-AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *image, const AuFrameResult **faces, int *n_faces,
+/* FaceAnalyser::PredictStaticAUsAndComputeFeatures on the face the CLNF
+ * state holds: CalcParams of the landmarks on the analyser's PDM,
+ * AlignFaceMask, FHOG, the geometry descriptor, the static SVR/SVM models
+ * (no running median), intensities clipped to [0, 5]. Results in the CSV's
+ * alphabetical order. FaceLandmarkImg calls it whether or not the fit
+ * succeeded. */
+static AuStatus predict_static_aus(AuTracker *t, const AuImageU8 *bgr, AuFrameResult *r, uint64_t *t0, AuError *err)
+{
+    const AuModels *m = &t->ms->m;
+    float g[6], local[AU_N_PDM_MODES];
+    au_pdm_params_from_landmarks(&m->au_pdm, t->clnf.landmarks, NULL, g, local, &t->au_work);
+    AuStatus st = au_face_align(&t->align, bgr, t->clnf.landmarks, g, &t->aligned, err);
+    if (st)
+        return st;
+    *t0 = au_profile_add(&t->prof, AU_STAGE_ALIGN, *t0);
+    if ((st = au_fhog_run(&t->fhog, &t->aligned, t->hog, err)))
+        return st;
+    *t0 = au_profile_add(&t->prof, AU_STAGE_FHOG, *t0);
+    /* OpenFace's descriptor is a Mat_<double> copy of dlib's float FHOG. */
+    for (int i = 0; i < AU_FACE_ANALYSER_HOG_LEN; i++)
+        t->img_hog[i] = (double)t->hog[i];
+    au_geom_descriptor(&m->au_pdm, local, t->img_geom);
+    au_predict_intensities(&t->img_pred, t->img_hog, t->img_geom, NULL, NULL, t->img_reg);
+    au_predict_presences(&t->img_pred, t->img_hog, t->img_geom, NULL, NULL, t->img_class);
+    const AuAuModels *am = &m->au_static;
+    for (int k = 0; k < AU_N_AU_REG && k < t->img_pred.n_intensity; k++) {
+        double v = t->img_reg[au_au_models_intensity_sorted_index(am, k)];
+        r->au_reg[k] = v < 0 ? 0 : v > 5 ? 5 : v;
+    }
+    for (int k = 0; k < AU_N_AU_CLASS && k < t->img_pred.n_presence; k++)
+        r->au_class[k] = t->img_class[au_au_models_presence_sorted_index(am, k)];
+    *t0 = au_profile_add(&t->prof, AU_STAGE_AU_PREDICT, *t0);
+    return AU_OK;
+}
+
+static AuStatus image_capacity(AuTracker *t, int n, AuError *err)
+{
+    if (n <= t->img_cap)
+        return AU_OK;
+    AuRectF *b = realloc(t->img_boxes, sizeof(*b) * (size_t)n);
+    if (b)
+        t->img_boxes = b;
+    AuFrameResult *f = realloc(t->img_faces, sizeof(*f) * (size_t)n);
+    if (f)
+        t->img_faces = f;
+    if (!b || !f)
+        return au_error_set(err, AU_ERR_NOMEM, "out of memory for %d faces", n);
+    t->img_cap = n;
+    return AU_OK;
+}
+
+/* FaceLandmarkImg's loop over one image (exe/FaceLandmarkImg/FaceLandmarkImg.cpp):
+ * DetectFacesMTCNN (every face, no selection), then per face
+ * DetectLandmarksInImage(box) with FaceLandmarkImg's parameters, which are
+ * FaceModelParameters' defaults (multi_view off: the single hypothesis
+ * (0, 0, 0); windows 11 9 7 5; parts; validator), GetPose with the image's
+ * own intrinsics (ImageCapture::SetCameraIntrinsics per image), gaze
+ * (EstimateGaze whatever the detection's outcome, unlike FeatureExtraction)
+ * and PredictStaticAUsAndComputeFeatures. The static AU models are used
+ * whatever opts.static_aus says (FaceAnalyserParameters::OptimizeForImages).
+ * The fits reuse the tracker's CLNF state, as FaceLandmarkImg reuses one
+ * model: a tracker that has processed images should not go on tracking a
+ * video. */
+AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *in, const AuFrameResult **faces, int *n_faces,
                                   AuError *err)
 {
-    (void)t;
-    (void)image;
     *faces = NULL;
     *n_faces = 0;
-    return au_error_set(err, AU_ERR_UNSUPPORTED, "still-image mode is not implemented yet");
+    if (!in->bgr || !in->gray || in->width <= 0 || in->height <= 0)
+        return au_error_set(err, AU_ERR_ARG, "image %lld: empty image", (long long)in->frame_number);
+    AuStatus st;
+    if (t->grayf.width != in->width || t->grayf.height != in->height) {
+        au_image_f32_free(&t->grayf);
+        if ((st = au_image_f32_alloc(&t->grayf, in->width, in->height, err)))
+            return st;
+    }
+    AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
+    AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
+    au_gray_u8_to_f32(&gray, &t->grayf);
+    t->frame_bgr = &bgr;
+    t->frame_gray = &gray;
+
+    /* FaceDetectorMTCNN::DetectFaces with OpenFace's defaults (min face 60,
+     * thresholds 0.6 / 0.7 / 0.7), the colour image in. */
+    const AuMtcnnBox *boxes;
+    int n = 0;
+    uint64_t t0 = au_profile_now_ns();
+    st = au_mtcnn_detect(&t->mtcnn, &bgr, 60, 0.6f, 0.7f, 0.7f, &boxes, &n, err);
+    t0 = au_profile_add(&t->prof, AU_STAGE_DETECT, t0);
+    if (st)
+        return st;
+    if (n == 0)
+        return AU_OK;
+    if ((st = image_capacity(t, n, err)))
+        return st;
+    for (int i = 0; i < n; i++)
+        t->img_boxes[i] = (AuRectF){boxes[i].x, boxes[i].y, boxes[i].w, boxes[i].h};
+
+    AuCamera cam = au_camera_intrinsics(in->width, in->height, (float)t->opts.fx, (float)t->opts.fy,
+                                        (float)t->opts.cx, (float)t->opts.cy);
+    t->params.multi_view = t->ms->params.multi_view;
+    for (int i = 0; i < n; i++) {
+        AuFrameResult *r = &t->img_faces[i];
+        int success = 0;
+        if ((st = detect_in_image(t, &t->img_boxes[i], &success, err)))
+            return st;
+        memset(r, 0, sizeof(*r));
+        r->frame_number = in->frame_number;
+        r->timestamp = in->timestamp;
+        r->success = success;
+        r->confidence = t->detection_certainty;
+        const AuClnf *c = &t->clnf;
+        memcpy(r->landmarks, c->landmarks, sizeof(r->landmarks));
+        memcpy(r->params_global, c->params_global, sizeof(r->params_global));
+        memcpy(r->params_local, c->params_local, sizeof(r->params_local));
+        t0 = au_profile_now_ns();
+        au_face_pose(&t->outputs, c, &cam, r->pose);
+        au_face_shape3d(&t->outputs, c, &cam, r->landmarks_3d);
+        au_face_eye_landmarks(&t->outputs, c, r->eye_landmarks);
+        au_face_eye_landmarks_3d(&t->outputs, c, &cam, r->eye_landmarks_3d);
+        AuGazeEye eyes[2];
+        if (au_face_gaze(&t->outputs, c, &cam, r->pose, r->landmarks_3d, eyes, r->gaze_angle)) {
+            memcpy(r->gaze_dir0, eyes[0].gaze, sizeof(r->gaze_dir0));
+            memcpy(r->gaze_dir1, eyes[1].gaze, sizeof(r->gaze_dir1));
+        } else {
+            /* FaceLandmarkImg's initial values when there is no eye model */
+            r->gaze_dir0[2] = r->gaze_dir1[2] = -1;
+        }
+        t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
+        if ((st = predict_static_aus(t, &bgr, r, &t0, err)))
+            return st;
+    }
+    t->frame_bgr = NULL;
+    t->frame_gray = NULL;
+    *faces = t->img_faces;
+    *n_faces = n;
+    return AU_OK;
 }

@@ -66,6 +66,42 @@ static void test_extract_videos(void **state)
     autest_rmtree(tmp);
 }
 
+/* OpenFace's output flags choose the column groups: -2Dfp -aus gives the
+ * ids, the 2D landmarks and the post-processed AUs, each column equal to the
+ * full reference CSV's. */
+static void test_extract_video_flags(void **state)
+{
+    (void)state;
+    char tmp[1024], cmd[8192], path[2048];
+    autest_mkdtemp(tmp, sizeof(tmp));
+    snprintf(cmd, sizeof(cmd), "'%s' extract -f '%s/openface/videos/changeLighting.wmv' -out_dir '%s' -2Dfp -aus "
+                               "> '%s/log.txt' 2>&1",
+             AUHARNESS_BIN, autest_data_dir(), tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    AuhOfCsv a, b;
+    AuError err = {0};
+    snprintf(path, sizeof(path), "%s/changeLighting.csv", tmp);
+    if (auh_of_csv_read(&a, path, &err))
+        fail_msg("%s", err.msg);
+    snprintf(path, sizeof(path), "%s/openface/reference/changeLighting.csv", autest_data_dir());
+    if (auh_of_csv_read(&b, path, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(a.n_cols, 5 + 136 + 17 + 18);
+    assert_int_equal(a.col_gaze, -1);
+    assert_int_equal(a.col_X0, -1);
+    assert_int_equal(a.col_p0, -1);
+    assert_int_equal((int)a.n_rows, (int)b.n_rows);
+    for (int c = 0; c < a.n_cols; c++) {
+        int cb = auh_of_csv_column(&b, a.names[c]);
+        assert_true(cb >= 0);
+        for (size_t r = 0; r < a.n_rows; r++)
+            assert_true(auh_of_csv_get(&a, r, c) == auh_of_csv_get(&b, r, cb));
+    }
+    auh_of_csv_free(&a);
+    auh_of_csv_free(&b);
+    autest_rmtree(tmp);
+}
+
 static void test_extract_bad_inputs(void **state)
 {
     (void)state;
@@ -103,6 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_extract_videos),
+        cmocka_unit_test(test_extract_video_flags),
         cmocka_unit_test(test_extract_bad_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
