@@ -299,7 +299,11 @@ static AuStatus run_images(Worker *w, const AuVariantApi *api, const AuModelSet 
                 int pick = auh_pick_face(lm, nf, AU_N_LANDMARKS, label,
                                          labels->n_points == AU_N_LANDMARKS ? labels->n_points : 0);
                 const AuFrameResult *fr = &faces[pick];
-                rec.success = fr->success;
+                /* A detected face is a prediction, validated or not: FaceLandmarkImg
+                 * writes every face it fits (its CSV has no success column), and
+                 * OpenFace's rows and the 300-W figures count them all; the
+                 * validator's verdict stays in the confidence. */
+                rec.success = 1;
                 rec.confidence = fr->confidence;
                 rec.landmarks = fr->landmarks;
                 rec.au_r = info.n_au_r ? fr->au_reg : NULL;

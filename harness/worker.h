@@ -13,7 +13,9 @@
  * "Starting tracking" to "Closing output recorder", excludes it).
  * Image items: each image decoded and run through api->tracker_process_image
  * (static AUs); frame = 1-based image index, name = file name, and face 0 is
- * the detected face nearest the labelled one (or the first).
+ * the detected face nearest the labelled one (or the first). success = a face
+ * was detected (as FaceLandmarkImg writes every fitted face, validated or not;
+ * the validator's certainty is the confidence).
  * Variant AUH_VARIANT_OPENFACE: OpenFace C++'s own output (openface_job.h). */
 #ifndef AUH_WORKER_H
 #define AUH_WORKER_H
