@@ -55,8 +55,8 @@ int auh_cmd_list(int argc, char **argv)
         fprintf(stderr, "auharness list: %s\n", err.msg);
         return 1;
     }
-    printf("runs in %s:\n  %-4s %-40s %-24s  %-24s %11s  %-12s  %s\n", db, "id", "key", "started (UTC)", "ended",
-           "", "revision", "host");
+    printf("runs in %s:\n  %-4s %-40s %-24s  %-24s %10s  %-12s  %s\n", db, "id", "key", "started (UTC)", "ended",
+           "jobs", "revision", "host");
     int rc = 0;
     if (auh_store_list_runs(&s, print_run, NULL, &err)) {
         fprintf(stderr, "auharness list: %s\n", err.msg);

@@ -49,10 +49,21 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The shortest of %.15g / %.17g that reads back as v (41.3, not
+ * 41.299999999999997). */
+static void put_number(FILE *f, double v)
+{
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof(buf), "%.17g", v);
+    fputs(buf, f);
+}
+
 static void json_number(FILE *f, double v)
 {
     if (isfinite(v))
-        fprintf(f, "%.17g", v);
+        put_number(f, v);
     else
         fputs("null", f);
 }
@@ -157,7 +168,7 @@ AuStatus auh_export_run(AuhStore *s, int64_t run_id, const char *path, AuhExport
                 double v = metric_of(&job, names[k]);
                 fputc(',', f);
                 if (isfinite(v))
-                    fprintf(f, "%.17g", v);
+                    put_number(f, v);
             }
             fputc('\n', f);
         } else {
