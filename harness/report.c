@@ -452,10 +452,11 @@ static void section_items(Doc *d, const AuhRunSummary *rs)
     Row *row = calloc(1, sizeof(Row));
     if (!row)
         return;
-    static const char *const head[] = {"variant", "item",    "status", "frames",    "FPS",  "x baseline",
-                                       "x OpenFace", "lmk px", "RMSE px", "NME %", "AUC@0.08", "fail % (NME>0.08)",
-                                       "AU r",    "AUs left out", "presence", "presence F1"};
-    const char *align = "llrrrrrrrrrrrrrr";
+    /* speed and landmarks: every job */
+    static const char *const head[] = {"variant", "item", "kind", "status", "frames", "FPS", "x baseline",
+                                       "x OpenFace", "lmk px", "RMSE px", "NME %", "AUC@0.08", "fail % (NME>0.08)"};
+    const char *align = "llllrrrrrrrrr";
+    doc_h(d, 3, "items-speed", "Speed and landmark error");
     for (size_t c = 0; c < sizeof(head) / sizeof(head[0]); c++)
         row_add(row, "%s", head[c]);
     doc_table_begin(d, row, align);
@@ -466,11 +467,13 @@ static void section_items(Doc *d, const AuhRunSummary *rs)
                 continue;
             row_reset(row);
             row_add(row, "%s", rs->variants[v].name);
-            row_add(row, "%s (%s)", rs->items[i].label, j->is_video ? "video" : "images");
+            row_add(row, "%s", rs->items[i].label);
+            row_add(row, "%s", j->is_video ? "video" : "images");
             row_add(row, "%s", j->failed ? "failed" : "ok");
             row_add(row, "%lld", (long long)j->n_frames);
             if (j->failed) {
-                row_add(row, "%s", j->error ? j->error : "(no message)");
+                for (int k = 0; k < 8; k++)
+                    row_add(row, "-");
                 doc_table_row(d, row, align);
                 continue;
             }
@@ -482,16 +485,57 @@ static void section_items(Doc *d, const AuhRunSummary *rs)
             row_num(row, 100 * auh_job_metric(j, AUH_M_LMK_MEAN_NME, NULL), 2, "");
             row_num(row, auh_job_metric(j, AUH_M_LMK_AUC, NULL), 3, "");
             row_num(row, 100 * auh_job_metric(j, AUH_M_LMK_FAILURE_RATE, NULL), 1, "");
-            row_num(row, auh_job_metric(j, AUH_M_AU_MEAN_R, NULL), 4, "");
-            row_num(row, auh_job_metric(j, AUH_M_AU_LEFT_OUT, NULL), 0, "");
-            row_num(row, auh_job_metric(j, AUH_M_PRESENCE_AGREEMENT, NULL), 3, "");
-            row_num(row, auh_job_metric(j, AUH_M_PRESENCE_F1, NULL), 3, "");
             doc_table_row(d, row, align);
         }
     doc_table_end(d);
-    free(row);
     doc_note(d, "x baseline / x OpenFace per item: the job's FPS over the reference's FPS on the same item. '-':"
-                " undefined (no labels of that kind, or no reference job).");
+                " undefined (no labels of that kind, no reference job, or the job failed).");
+    for (size_t i = 0; i < rs->n_jobs; i++)
+        if (rs->jobs[i].failed)
+            doc_p(d, "Failed job: %s on %s after %lld frames: %s", rs->jobs[i].variant,
+                  rs->items[rs->jobs[i].item_index].label, (long long)rs->jobs[i].n_frames,
+                  rs->jobs[i].error ? rs->jobs[i].error : "(no message)");
+
+    /* AU accuracy: the jobs of items with AU labels */
+    if (n_au_items(rs)) {
+        static const char *const head2[] = {"variant", "item", "AU r (gate metric)", "AUs left out",
+                                            "presence agreement", "presence F1"};
+        const char *align2 = "llrrrr";
+        doc_h(d, 3, "items-au", "AU accuracy");
+        row_reset(row);
+        for (size_t c = 0; c < sizeof(head2) / sizeof(head2[0]); c++)
+            row_add(row, "%s", head2[c]);
+        doc_table_begin(d, row, align2);
+        for (size_t v = 0; v < rs->n_variants; v++)
+            for (size_t i = 0; i < rs->n_items; i++) {
+                const AuhJobSummary *j = auh_run_summary_job(rs, i, v);
+                if (!j || !rs->items[i].has_au_labels)
+                    continue;
+                row_reset(row);
+                row_add(row, "%s", rs->variants[v].name);
+                row_add(row, "%s", rs->items[i].label);
+                if (j->failed) {
+                    row_add(row, "failed");
+                    for (int k = 0; k < 3; k++)
+                        row_add(row, "-");
+                    doc_table_row(d, row, align2);
+                    continue;
+                }
+                double r = auh_job_metric(j, AUH_M_AU_MEAN_R, NULL);
+                char val[64];
+                auh_format_vs_threshold(r, rs->threshold, 4, val, sizeof(val));
+                if (rs->variants[v].gated && !(r >= rs->threshold))
+                    row_add(row, "FAIL %s", val);
+                else
+                    row_add(row, "%s", isfinite(r) ? val : "-");
+                row_num(row, auh_job_metric(j, AUH_M_AU_LEFT_OUT, NULL), 0, "");
+                row_num(row, auh_job_metric(j, AUH_M_PRESENCE_AGREEMENT, NULL), 3, "");
+                row_num(row, auh_job_metric(j, AUH_M_PRESENCE_F1, NULL), 3, "");
+                doc_table_row(d, row, align2);
+            }
+        doc_table_end(d);
+    }
+    free(row);
 }
 
 static void section_per_au(Doc *d, const AuhRunSummary *rs)
@@ -638,7 +682,7 @@ static void section_stages(Doc *d, const AuhRunSummary *rs)
         row_add(row, "stage");
         row_add(row, "calls");
         row_add(row, "total ms");
-        row_add(row, "mean us per call");
+        row_add(row, "mean \u00b5s per call");
         row_add(row, "share of frame time");
         doc_table_begin(d, row, "l");
         double shares[256];
