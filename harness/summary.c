@@ -682,9 +682,11 @@ AuStatus auh_run_summary_load(AuhStore *s, int64_t run_id, double threshold, Auh
     rs->ended_at = NAN;
     if (!(threshold >= -1 && threshold <= 1))
         return au_error_set(err, AU_ERR_ARG, "gate threshold %g is not a correlation in [-1, 1]", threshold);
-    /* One read transaction: a consistent snapshot while a run still writes. */
+    /* One read transaction: a consistent snapshot while a run still writes.
+     * A savepoint, so that a caller inside its own transaction can call this
+     * too. */
     char *msg = NULL;
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, "SAVEPOINT auh_summary", NULL, NULL, &msg) != SQLITE_OK) {
         AuStatus r = au_error_set(err, AU_ERR_IO, "%s: starting a read: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
         return r;
@@ -696,7 +698,7 @@ AuStatus auh_run_summary_load(AuhStore *s, int64_t run_id, double threshold, Auh
         r = load_rows(s, run_id, 0, rs, err);
     if (!r)
         r = load_rows(s, run_id, 1, rs, err);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "ROLLBACK TO auh_summary; RELEASE auh_summary", NULL, NULL, NULL);
     if (!r)
         r = collect_variants(rs, err);
     if (!r)

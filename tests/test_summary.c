@@ -266,8 +266,12 @@ static void test_missing_item_and_undefined(void **state)
                  " (SELECT id FROM jobs WHERE variant = 'fast' AND item = 'changeLighting');",
                  NULL, NULL, NULL);
     AuhRunSummary rs;
+    /* also inside a caller's transaction (the load uses a savepoint) */
+    assert_int_equal(sqlite3_exec(s.db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     if (auh_run_summary_load(&s, run, AUH_GATE_DEFAULT, &rs, &err))
         fail_msg("%s", err.msg);
+    assert_int_equal(sqlite3_get_autocommit(s.db), 0); /* the caller's transaction is still open */
+    assert_int_equal(sqlite3_exec(s.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
