@@ -53,6 +53,7 @@ void auh_run_usage(FILE *f)
             "  --openface PATH         an OpenFace FeatureExtraction binary: run and time it (single-threaded)\n"
             "                          on the same videos instead\n"
             "  --no-openface           leave out the OpenFace C++ rows (variant 'openface')\n"
+            "  --report DIR            at the end, write DIR/<run key>/report.md + report.html with plots\n"
             "  --max-frames N          only the first N frames (images) of each item: quick runs\n"
             "  --export-json FILE, --export-csv FILE\n"
             "                          the run's per-job results and metrics\n"
@@ -211,7 +212,8 @@ int auh_cmd_run(int argc, char **argv)
                     !strcmp(a, "--models") || !strcmp(a, "--db") || !strcmp(a, "-j") || !strcmp(a, "--jobs") ||
                     !strcmp(a, "--run-key") || !strcmp(a, "--shard") || !strcmp(a, "--gate") ||
                     !strcmp(a, "--openface-fps") || !strcmp(a, "--openface") || !strcmp(a, "--max-frames") ||
-                    !strcmp(a, "--export-json") || !strcmp(a, "--export-csv") || !strcmp(a, "--progress");
+                    !strcmp(a, "--export-json") || !strcmp(a, "--export-csv") || !strcmp(a, "--progress") ||
+                    !strcmp(a, "--report");
         if (takes && !v) {
             rc = usage_error("%s needs a value%s", a, "");
             break;
@@ -282,6 +284,8 @@ int auh_cmd_run(int argc, char **argv)
             if (!parse_long(v, 1, LONG_MAX, &n))
                 rc = usage_error("--max-frames '%s': expected a positive number%s", v, "");
             o->max_frames = n;
+        } else if (!strcmp(a, "--report")) {
+            o->report_dir = v;
         } else if (!strcmp(a, "--export-json")) {
             o->export_json = v;
         } else if (!strcmp(a, "--export-csv")) {

@@ -9,7 +9,7 @@ int auh_cmd_extract(int argc, char **argv);
 int auh_cmd_compare(int argc, char **argv);
 int auh_cmd_run(int argc, char **argv);
 int auh_cmd_merge(int argc, char **argv);
-int auh_cmd_gate(int argc, char **argv);
+/* gate and report: commands_report.h */
 int auh_cmd_list(int argc, char **argv);
 
 /* The run command's option help (cmd_run.c). */

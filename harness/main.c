@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "commands_report.h"
 
 static void usage(FILE *f)
 {
@@ -16,6 +17,8 @@ static void usage(FILE *f)
             "      [--shard K/N --run-key KEY] [--gate X] [--openface-fps FPS] [--openface PATH] ...\n"
             "                                     every variant on every dataset item, into SQLite; table + gate\n"
             "  gate [RUN] [--db FILE] [--gate X]  exit status 1 when a variant of the run fails the AU gate\n"
+            "  report [RUN] [--db FILE] [--out DIR] [--no-plots]\n"
+            "                                     reports/<run>/report.md + report.html with gnuplot plots\n"
             "  list [--db FILE]                   variants with their purposes, runs in the database\n"
             "  merge OUT.sqlite IN.sqlite...      join databases (the shards of a run) into one\n"
             "  extract (-f INPUT | -fdir DIR)... -out_dir DIR [--variant NAME] [--models DIR]\n"
@@ -50,6 +53,8 @@ int main(int argc, char **argv)
         return auh_cmd_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "gate"))
         return auh_cmd_gate(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "report"))
+        return auh_cmd_report(argc - 1, argv + 1);
     if (!strcmp(argv[1], "list"))
         return auh_cmd_list(argc - 1, argv + 1);
     if (!strcmp(argv[1], "merge"))

@@ -23,6 +23,7 @@
 #include "metric_names.h"
 #include "progress.h"
 #include "store.h"
+#include "report.h"
 #include "summary.h"
 #include "sysinfo.h"
 #include "video.h"
@@ -589,14 +590,30 @@ int auh_run(const AuhRunOptions *o, int64_t *run_id_out)
             r.n_worker_deaths ? " (workers that died are recorded as failed jobs)" : "");
     rc = 0;
     if (!o->quiet_table) {
-        int n_gate_failed = 0;
         fflush(stderr);
-        if (auh_summary_print_table(&store, run_id, stdout, &err) ||
-            auh_gate_run(&store, run_id, o->gate, stdout, &n_gate_failed, &err)) {
+        AuhRunSummary rs;
+        if (auh_run_summary_load(&store, run_id, o->gate, &rs, &err)) {
             fprintf(stderr, "auharness: %s\n", err.msg);
             rc = 1;
+        } else {
+            auh_run_summary_write_table(&rs, stdout);
+            fputc('\n', stdout);
+            auh_run_summary_write_gate(&rs, stdout);
+            auh_run_summary_write_verdict(&rs, stdout);
+            auh_run_summary_free(&rs);
         }
         fflush(stdout);
+    }
+    if (o->report_dir) {
+        AuhReportOptions ro = {.out_dir = o->report_dir, .data_dir = o->data_dir, .threshold = o->gate, .plots = 1};
+        AuhReportResult res;
+        if (auh_report_write(&store, run_id, &ro, &res, &err)) {
+            fprintf(stderr, "auharness: report: %s\n", err.msg);
+            rc = 1;
+        } else {
+            fprintf(stderr, "auharness: report written: %s (%d plots%s%s)\n", res.html, res.n_plots,
+                    res.plot_error[0] ? "; " : "", res.plot_error);
+        }
     }
     if (o->export_json && auh_export_run(&store, run_id, o->export_json, AUH_EXPORT_JSON, &err)) {
         fprintf(stderr, "auharness: %s\n", err.msg);

@@ -59,6 +59,7 @@ typedef struct AuhRunOptions {
     const char *command;      /* the command line, for the record */
     AuhProgressMode progress;
     int quiet_table;          /* do not print the table and verdicts */
+    const char *report_dir;   /* non-NULL: write the report (report.h) under this folder at the end */
 } AuhRunOptions;
 
 /* The planned jobs of a run (every job, before shard and resume filters). */

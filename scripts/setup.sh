@@ -18,7 +18,7 @@ log() { printf 'setup: %s\n' "$*"; }
 
 # ---- 1. Debian packages -------------------------------------------------------
 pkgs=(cmake pkg-config gcc make libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg-dev
-      libopenblas-dev liblapacke-dev libsqlite3-dev libcmocka-dev gnuplot-nox)
+      libopenblas-dev liblapacke-dev libsqlite3-dev libcmocka-dev gnuplot-nox fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -242,7 +242,7 @@ static void test_gate(void **state)
     expect_rc(c, rc_run(c->log, NULL, (const char *const[]){"gate", "--db", "/nonexistent/r.sqlite", NULL}), 2);
     rc_expect_in(c->log, "/nonexistent/r.sqlite");
     expect_rc(c, rc_run(c->log, NULL, (const char *const[]){"gate", "nosuchrun", "--db", db, NULL}), 2);
-    rc_expect_in(c->log, "no run 'nosuchrun'");
+    rc_expect_in(c->log, "no run with key 'nosuchrun'");
     expect_rc(c, rc_run(c->log, NULL, (const char *const[]){"gate", "--gate", "x", "--db", db, NULL}), 2);
     rc_expect_in(c->log, "--gate 'x'");
 }
