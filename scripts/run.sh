@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
-# The main job: set-up, Release build, then auharness on the default data.
-# Until the variant runner exists (auharness --all-variants), this runs the
-# furthest-along real steps on the default data: loading the whole OpenFace
-# model set (timed), extracting every default video with the baseline pipeline
-# into reports/extract/, and comparing each CSV with OpenFace C++'s output.
+# The main job: set-up, Release build, then `auharness --all-variants` on the
+# default data (datasets/default.manifest): every variant on every item, in
+# two worker processes, into results/auharness.sqlite; the per-variant table
+# and the gate's verdicts on stdout; the report with its plots in
+# reports/<run>/report.html. Extra arguments go to auharness (e.g. --resume).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 "$repo/scripts/setup.sh"
 "$repo/scripts/build.sh" release
-data=${AU_DATA_DIR:-$repo/data}
-bin="$repo/build/harness/auharness"
-out="$repo/reports/extract"
-"$bin" bench-load -n 10
-"$bin" extract -f "$data/openface/videos/default.wmv" -f "$data/openface/videos/changeLighting.wmv" -out_dir "$out"
-for v in default changeLighting; do
-  "$bin" compare "$out/$v.csv" --labels "$data/openface/reference/$v.csv"
-done
+cd "$repo"
+jobs=$(nproc); [ "$jobs" -gt 2 ] && jobs=2
+exec "$repo/build/harness/auharness" --all-variants -j "$jobs" --report reports "$@"
