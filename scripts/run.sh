@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set-up, Release build, then `auharness --all-variants` on the
 # default data (datasets/default.manifest): every variant on every item, in
-# two worker processes, into results/auharness.sqlite; the per-variant table
+# one worker process per core, into results/auharness.sqlite; the per-variant table
 # and the gate's verdicts on stdout; the report with its plots in
 # reports/<run>/report.html. Extra arguments go to auharness (e.g. --resume).
 set -euo pipefail
@@ -9,5 +9,5 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 "$repo/scripts/setup.sh"
 "$repo/scripts/build.sh" release
 cd "$repo"
-jobs=$(nproc); [ "$jobs" -gt 2 ] && jobs=2
+jobs=$(nproc)
 exec "$repo/build/harness/auharness" --all-variants -j "$jobs" --report reports "$@"
