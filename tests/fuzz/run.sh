@@ -151,39 +151,39 @@ done
 
 run_one() {
   local t=$1
-  local log=$work/logs/$t.log
+  local log=$work/logs/$t.log rc=0
   # -timeout: one input taking longer is a hang; -rss_limit_mb: memory per process;
   # leaks are checked at the end of every input that allocated (detect_leaks=1).
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$bin/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len="$(max_len "$t")" \
-    -print_final_stats=1 -artifact_prefix="$work/artifacts/$t/" "$work/corpus/$t" > "$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$work/artifacts/$t/" "$work/corpus/$t" > "$log" 2>&1 || rc=$?
+  echo "$rc" > "$work/logs/$t.rc"
 }
 
 fail=0
-pids=()
-names=()
+running=0
 for t in $targets; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.5; done
+  rm -f "$work/logs/$t.rc"
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
   run_one "$t" &
-  pids+=($!)
-  names+=("$t")
+  running=$((running + 1))
 done
-status=()
-for i in "${!pids[@]}"; do
-  if wait "${pids[$i]}"; then status[$i]=0; else status[$i]=1; fi
-done
+wait || true
 
 printf '%-20s %12s %10s %8s  %s\n' target executions exec/s corpus result
-for i in "${!names[@]}"; do
-  t=${names[$i]}
+for t in $targets; do
   log=$work/logs/$t.log
+  rc=$(cat "$work/logs/$t.rc" 2>/dev/null || echo missing)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   corpus=$(ls "$work/corpus/$t" | wc -l)
-  if [ "${status[$i]}" = 0 ]; then
+  if [ "$rc" = 0 ]; then
     res=ok
   else
-    res="FAILED: $(grep -m1 -E 'ERROR: |runtime error|fuzz: ' "$log" || echo 'see log') (log $log)"
+    res="FAILED ($rc): $(grep -m1 -E 'ERROR: |runtime error|fuzz: ' "$log" || echo 'see log') (log $log)"
     fail=1
   fi
   printf '%-20s %12s %10s %8s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "$corpus" "$res"
