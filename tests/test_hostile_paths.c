@@ -13,7 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "au_model.h"
+#include "clnf_model.h"
 #include "manifest.h"
+#include "pdm.h"
 #include "videogen.h"
 
 static void touch(const char *dir, const char *name)
@@ -177,9 +180,49 @@ static void test_extract_output_names(void **state)
     autest_rmtree(tmp);
 }
 
+/* Model lists name files by path: a name that is a device, a FIFO or a folder
+ * is refused at once, naming it (reading /dev/zero whole would fill the
+ * memory, a FIFO would block for ever). */
+static void test_model_paths_not_files(void **state)
+{
+    (void)state;
+    char tmp[512], fifo[1024], list[1024], text[2048];
+    autest_mkdtemp(tmp, sizeof(tmp));
+    snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *targets[] = {"/dev/zero", fifo, tmp};
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        AuPdm pdm;
+        AuError err = {0};
+        assert_int_equal(au_pdm_load(&pdm, targets[i], &err), AU_ERR_IO);
+        assert_non_null(strstr(err.msg, targets[i]));
+        assert_non_null(strstr(err.msg, "not a regular file"));
+
+        /* named from a list file */
+        snprintf(list, sizeof(list), "%s/main_clnf.txt", tmp);
+        snprintf(text, sizeof(text), "LandmarkDetector %s\n", targets[i]);
+        autest_write_file(list, text, strlen(text));
+        AuClnfModel clnf;
+        AuError err2 = {0};
+        assert_int_not_equal(au_clnf_model_load(&clnf, list, &err2), AU_OK);
+        assert_non_null(strstr(err2.msg, "main_clnf.txt:1"));
+        assert_non_null(strstr(err2.msg, "not a regular file"));
+
+        snprintf(list, sizeof(list), "%s/main_svms.txt", tmp);
+        snprintf(text, sizeof(text), "AUPredictor %s\n", targets[i]);
+        autest_write_file(list, text, strlen(text));
+        AuAuModels au;
+        AuError err3 = {0};
+        assert_int_not_equal(au_au_models_load(&au, list, &err3), AU_OK);
+        assert_non_null(strstr(err3.msg, "not a regular file"));
+    }
+    autest_rmtree(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_paths_not_files),
         cmocka_unit_test(test_manifest_item_ids),
         cmocka_unit_test(test_extract_output_names),
     };
