@@ -134,6 +134,9 @@ static AuStatus media_open(AuVideo *v, const char *file, AuError *err)
     AVDictionary *dict = NULL;
     /* A file name is a file name: no image2 "%d" pattern expansion. */
     av_dict_set(&dict, "pattern_type", "none", 0);
+    /* Local files only: a "video" that is really a playlist (HLS, DASH,
+     * concat) must not make FFmpeg open network URLs. */
+    av_dict_set(&dict, "protocol_whitelist", "file", 0);
     int ret = avformat_open_input(&v->fmt, file, NULL, &dict);
     av_dict_free(&dict);
     if (ret < 0)

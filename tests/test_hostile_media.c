@@ -5,6 +5,9 @@
  *    (AVI, Matroska and ASF/WMV: the header is complete, no frame follows):
  *    opening or the first read fails with an error naming the file, never a
  *    crash (ASan checks the rest);
+ *  - a playlist posing as a video makes FFmpeg open no network URL (FFmpeg
+ *    5.1 already limits a local playlist to file,crypto,data; the reader now
+ *    allows the file protocol only, whatever the FFmpeg build);
  *  - memory does not grow with the video's length beyond what is kept per
  *    frame for the end-of-video AU post-processing, measured with glibc's
  *    mallinfo2 inside tests/au_pipeline_run (the pipeline through au.h):
@@ -19,7 +22,11 @@
  * scripts/bench_memory.sh measures the same on 3000+ frames. */
 #include "autest.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +207,41 @@ static void test_header_only_videos(void **state)
     autest_rmtree(tmp);
 }
 
+/* A "video" that is an HLS playlist naming a network URL: refused, naming the
+ * file, and no connection is made (the reader allows FFmpeg the file
+ * protocol only). The URL points at a socket listening here, which must see
+ * no connection. */
+static void test_playlist_makes_no_connection(void **state)
+{
+    (void)state;
+    int srv = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(srv >= 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    assert_int_equal(bind(srv, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(srv, 4), 0);
+    socklen_t len = sizeof(addr);
+    assert_int_equal(getsockname(srv, (struct sockaddr *)&addr, &len), 0);
+    char tmp[512], p[1024], text[512];
+    autest_mkdtemp(tmp, sizeof(tmp));
+    snprintf(text, sizeof(text),
+             "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:%d/segment.ts\n#EXT-X-ENDLIST\n",
+             (int)ntohs(addr.sin_port));
+    const char *names[] = {"list.m3u8", "clip.avi"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/%s", tmp, names[i]);
+        autest_write_file(p, text, strlen(text));
+        expect_named_failure(p, names[i]);
+    }
+    struct pollfd pfd = {srv, POLLIN, 0};
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* nobody knocked */
+    close(srv);
+    autest_rmtree(tmp);
+}
+
 /* ---- memory on long and large videos --------------------------------------------- */
 
 typedef struct RunFacts {
@@ -359,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_length_files),
         cmocka_unit_test(test_header_only_videos),
+        cmocka_unit_test(test_playlist_makes_no_connection),
         cmocka_unit_test(test_long_faceless_video_memory),
         cmocka_unit_test(test_tracked_video_memory),
         cmocka_unit_test(test_4k_video),
