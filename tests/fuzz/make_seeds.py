@@ -6,8 +6,9 @@ format (OpenFace's model formats as core/ reads them, OpenFace CSV, .pts,
 manifests), with made-up numbers. Nothing is derived from OpenFace's models,
 videos or the 300-W data (their licences forbid committing them); scripts
 tests/fuzz/run.sh adds copies and cuts of the real files at run time.
-The video seeds are made by tests/fuzz/run.sh with the au_mkvideo tool (and
-committed from that), not here.
+The video seeds (seeds/fuzz_video/, 3 synthetic frames of 32x24 in AVI, MKV
+and MP4) are made with the test tool built from tests/au_mkvideo.c, not here:
+  build/tests/au_mkvideo tests/fuzz/seeds/fuzz_video/synthetic_32x24_3f.avi --synthetic 32 24 3 10
 
 Usage: tests/fuzz/make_seeds.py [OUT_DIR]   (default: tests/fuzz/seeds)
 """
