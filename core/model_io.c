@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 AuStatus au_reader_open_mem(AuReader *r, const char *name, const void *data, size_t size, AuError *err)
 {
@@ -29,6 +30,11 @@ AuStatus au_reader_open(AuReader *r, const char *path, AuError *err)
     r->err = err;
     r->line = 1;
     snprintf(r->path, sizeof(r->path), "%s", path);
+    /* Whole files are read: a list naming /dev/zero would fill the memory and
+     * a FIFO would block for ever. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return au_error_set(err, AU_ERR_IO, "%s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f)
         return au_error_set(err, AU_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

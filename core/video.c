@@ -134,6 +134,9 @@ static AuStatus media_open(AuVideo *v, const char *file, AuError *err)
     AVDictionary *dict = NULL;
     /* A file name is a file name: no image2 "%d" pattern expansion. */
     av_dict_set(&dict, "pattern_type", "none", 0);
+    /* Local files only: a "video" that is really a playlist (HLS, DASH,
+     * concat) must not make FFmpeg open network URLs. */
+    av_dict_set(&dict, "protocol_whitelist", "file", 0);
     int ret = avformat_open_input(&v->fmt, file, NULL, &dict);
     av_dict_free(&dict);
     if (ret < 0)
@@ -570,6 +573,15 @@ AuStatus au_video_read(AuVideo *v, AuFrame *frame, AuError *err)
         if (v->nb_frames > 0 && v->frames_read > v->nb_frames)
             return au_error_set(err, AU_ERR_EOF, "%s: end of stream", v->path);
         s = media_decode(v, v->path, err);
+        /* A file that ends before its first frame (cut after the container
+         * header, or nothing decodable) is an error, not an empty video: say so
+         * rather than "end of stream". */
+        if (s == AU_ERR_EOF && v->frames_read == 0)
+            return v->last_error[0]
+                       ? au_error_set(err, AU_ERR_FORMAT, "%s: no video frame could be decoded (last error: %s)",
+                                      v->path, v->last_error)
+                       : au_error_set(err, AU_ERR_FORMAT,
+                                      "%s: no video frame in the file (it ends after the container header)", v->path);
         if (s != AU_OK)
             return s;
         s = convert_frame(v, v->path, v->rotation, frame, err);

@@ -206,10 +206,13 @@ static AuStatus fail_prefix(Ctx *c, AuStatus code)
     return code;
 }
 
+/* Ids name results and may become file or folder names: besides the
+ * character set, an id must not start with '.', which refuses "." and ".."
+ * (a path component that climbs) and hidden names. */
 static int valid_id(const char *id)
 {
     size_t n = strlen(id);
-    if (n == 0 || n >= AUH_ITEM_ID_MAX)
+    if (n == 0 || n >= AUH_ITEM_ID_MAX || id[0] == '.')
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = id[i];
@@ -242,6 +245,8 @@ static char *id_from_name(const char *name, int strip_ext)
         id[i] = ok ? ch : '_';
     }
     id[n] = '\0';
+    if (id[0] == '.') /* "...avi" would give "..": see valid_id */
+        id[0] = '_';
     return id;
 }
 
@@ -591,8 +596,8 @@ static AuStatus set_id(Ctx *c, AuhManifestItem *it, const Keys *k, const char *w
 {
     if (k->name) {
         if (!valid_id(k->name))
-            return fail(c, AU_ERR_FORMAT, "name '%s' must be 1-%d characters of A-Z a-z 0-9 . _ -", k->name,
-                        AUH_ITEM_ID_MAX - 1);
+            return fail(c, AU_ERR_FORMAT, "name '%s' must be 1-%d characters of A-Z a-z 0-9 . _ -, not starting with '.'",
+                        k->name, AUH_ITEM_ID_MAX - 1);
         it->id = dup_str(k->name);
     } else {
         it->id = id_from_written(written, it->path, strip_ext);

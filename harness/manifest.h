@@ -42,7 +42,7 @@ typedef struct AuhImageEntry {
 
 typedef struct AuhManifestItem {
     AuhItemKind kind;
-    char *id;            /* unique within the manifest: [A-Za-z0-9._-]+ */
+    char *id;            /* unique within the manifest: [A-Za-z0-9._-]+, not starting with '.' */
     char *path;          /* resolved absolute path of the video file or image folder */
     char *rel;           /* the same, relative to the data folder (stored in results) */
     char *labels;        /* video: resolved label CSV or NULL; images: label folder or NULL */
