@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "imgproc.h"
 #include "linalg.h"
 #include "pdm.h"
@@ -28,8 +29,36 @@
 /* Bit-exactness with OpenFace's build (SSE, no FMA) needs a*b+c rounded twice. */
 #pragma GCC optimize("fp-contract=off")
 
-/* OpenFace's shape-change stop, in pixels (L2 over all 2n coordinates). */
-#define CLNF_SHAPE_CHANGE_STOP 0.01
+/* The shape-change stop, in pixels (L2 over all 2n coordinates): OpenFace's
+ * 0.01 unless a variant sets another (config.h). */
+#define CLNF_SHAPE_CHANGE_STOP AU_CFG_SHAPE_CHANGE_STOP
+
+_Static_assert(AU_CFG_CLNF_ITERATIONS >= 1, "AU_CFG_CLNF_ITERATIONS must be at least 1");
+_Static_assert(AU_CFG_FRAME_SKIP >= 1, "AU_CFG_FRAME_SKIP must be at least 1");
+
+/* The response window a fit uses for OpenFace's window size `window`
+ * (config.h, AU_CFG_SEARCH_RADIUS): the same at OpenFace's 1.5, else the
+ * window scaled by AU_CFG_SEARCH_RADIUS / 1.5, snapped to the nearest size
+ * the model's CCNF file has Sigma components for (ties to the smaller). */
+static int search_window(const AuClnfModel *m, int window)
+{
+    const double ratio = (double)AU_CFG_SEARCH_RADIUS / 1.5;
+    if (ratio == 1.0 || window <= 0)
+        return window;
+    const AuCcnf *src = au_clnf_sigma_source(m);
+    const double want = (double)window * ratio;
+    int best = window;
+    double best_d = INFINITY;
+    for (int k = 0; src && k < src->n_windows; k++) {
+        const int w = src->windows[k].window_size;
+        const double d = fabs((double)w - want);
+        if (w >= 1 && w <= AU_CLNF_MAX_WINDOW && (d < best_d || (d == best_d && w < best))) {
+            best = w;
+            best_d = d;
+        }
+    }
+    return best;
+}
 
 struct AuClnfWork {
     int max_aoi_w, max_aoi_h;
@@ -114,11 +143,12 @@ static AuStatus prepare_model_windows(AuClnfModel *m, const int *windows, int n_
 {
     const AuCcnf *src = au_clnf_sigma_source(m);
     for (int s = 0; s < m->n_scales && s < n_windows; s++) {
-        if (windows[s] <= 0)
+        const int window = search_window(m, windows[s]);
+        if (window <= 0)
             continue;
-        AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, windows[s], err);
+        AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, window, err);
         if (st)
-            return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, windows[s]);
+            return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, window);
     }
     return AU_OK;
 }
@@ -461,6 +491,10 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
     if (params->num_optimisation_iteration < 1)
         return au_error_set(err, AU_ERR_ARG, "%s: num_optimisation_iteration %d < 1", model->main_path,
                             params->num_optimisation_iteration);
+    /* OpenFace's count, capped by the variant's (config.h) */
+    const int max_iter = params->num_optimisation_iteration < AU_CFG_CLNF_ITERATIONS
+                             ? params->num_optimisation_iteration
+                             : AU_CFG_CLNF_ITERATIONS;
     const AuKdeTable *kde = kde_table(c, window, sp->sigma, err);
     if (!kde)
         return au_error_prefix(err, "%s: ", model->main_path);
@@ -492,7 +526,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
     int iters = 0, early_stop = 0;
     uint64_t t0 = c->profile ? au_profile_now_ns() : 0;
 
-    for (int iter = 0; iter < params->num_optimisation_iteration; iter++) {
+    for (int iter = 0; iter < max_iter; iter++) {
         au_pdm_shape2d(pdm, local, global, shape, w->shape3d);
         double change = NAN;
         if (iter > 0) {
@@ -610,7 +644,7 @@ AuStatus au_clnf_fit(AuClnf *c, const AuImageF32 *gray, const int *window_sizes,
     if (c->hooks.on_fit_start)
         c->hooks.on_fit_start(c->hooks.user, c->name, c->params_global, c->params_local, c->m);
     for (int scale = 0; scale < num_scales; scale++) {
-        const int window = scale < n_windows ? window_sizes[scale] : 0;
+        const int window = search_window(model, scale < n_windows ? window_sizes[scale] : 0);
         if (window == 0)
             continue;
         AuClnfResponses r;

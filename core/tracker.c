@@ -21,6 +21,8 @@
 
 #include "au/au.h"
 #include "clnf.h"
+#include "config.h"
+#include "cpu.h"
 #include "dsp.h"
 #include "face_align.h"
 #include "face_analyser.h"
@@ -175,9 +177,17 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         t->opts = *opts;
     t->params = ms->params;
     t->failures_in_a_row = -1;
-    au_dsp_init_c(&t->dsp);
     const AuModels *m = &ms->m;
     AuStatus st;
+#if AU_CFG_SIMD
+    /* the SIMD kernels this CPU has (AU_CPU_MASK may restrict them) */
+    unsigned cpu_flags = 0;
+    if ((st = au_cpu_flags(&cpu_flags, err)))
+        goto fail;
+    au_dsp_init(&t->dsp, cpu_flags);
+#else
+    au_dsp_init_c(&t->dsp);
+#endif
     if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
@@ -209,6 +219,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         (st = au_face_analyser_init(&t->fa, t->opts.static_aus ? &m->au_static : &m->au_dynamic, &m->au_pdm,
                                     !t->opts.static_aus, err)))
         goto fail;
+    t->fhog.row_fn = t->dsp.fhog_row;
     t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
     if (!t->hog) {
         st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
@@ -406,7 +417,8 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     }
     AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
     AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
-    au_gray_u8_to_f32(&gray, &t->grayf);
+    for (int y = 0; y < in->height; y++)
+        t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
     t->frame_bgr = &bgr;
     t->frame_gray = &gray;
 
