@@ -13,7 +13,6 @@
  *   - per-scale parameters: double, stored as float. */
 #include "clnf.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -441,7 +440,7 @@ AuStatus au_clnf_response(AuClnf *c, const AuImageF32 *gray, int window, int sca
         AuImageF32 aoi = w->aoi;
         aoi.width = aoi_w;
         aoi.height = aoi_h;
-        AuStatus st = au_warp_affine_f32(gray, &aoi, M, AU_WARP_INVERSE_MAP, err);
+        AuStatus st = c->dsp->warp_affine_f32(gray, &aoi, M, err);
         if (st)
             return au_error_prefix(err, "%s: landmark %d: ", model->main_path, i);
         float *r = w->resp + (size_t)i * wsq;
@@ -560,7 +559,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
         }
         if (c->profile)
             t0 = au_profile_add(c->profile, AU_STAGE_UPDATE, t0);
-        au_mean_shift_kde(kde, r->maps, vis, n, dxs, dys, ms, NULL);
+        au_mean_shift_kde(kde, r->maps, vis, n, dxs, dys, ms, c->dsp->mean_shift);
         if (c->profile)
             t0 = au_profile_add(c->profile, AU_STAGE_MEANSHIFT, t0);
 
@@ -581,7 +580,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
 
         /* J^T W m (cv::gemm), minus reg * local on the modes (folded into the
          * same gemm by OpenCV's expression: c - r*l rounded once) */
-        au_cv_gemv_f32(Jwt, np, nn2, nn2, ms_img, 1.0, NULL, 0.0, w->rhs);
+        c->dsp->gn_rhs(w->rhs, Jwt, ms_img, np, nn2);
         if (!rigid)
             for (int i = 0; i < m; i++)
                 w->rhs[6 + i] = (float)((double)w->rhs[6 + i] - (double)reg[6 + i] * (double)local[i]);
@@ -591,9 +590,9 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
         memset(H, 0, (size_t)np * (size_t)np * sizeof(float));
         for (int i = 0; i < np; i++)
             H[(size_t)i * np + i] = reg[i];
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, np, np, nn2, 1.0f, J, np, Jwt, nn2, 1.0f, H, np);
+        c->dsp->gn_hessian(H, J, Jwt, np, nn2);
 
-        au_cv_solve_cholesky_f32(H, np, w->rhs, w->upd, w->chol_scratch);
+        c->dsp->chol_solve(H, np, w->rhs, w->upd, w->chol_scratch);
         au_pdm_update_params(pdm, w->upd, np, local, global);
         au_pdm_clamp(pdm, local, global);
         iters++;

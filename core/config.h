@@ -16,9 +16,9 @@
 #define AU_CONFIG_H
 
 /* DSP table (dsp.h) the tracker uses: 0 the C reference everywhere
- * (OpenFace's arithmetic, bit-exact); 1 the SIMD versions the CPU has
- * (au_dsp_init: AVX2, FMA; C fallback elsewhere) and the SIMD-friendly
- * kernels with the tolerances stated in dsp.h. */
+ * (OpenFace's arithmetic, bit-exact); 1 the SIMD versions the CPU has that
+ * are bit-exact (au_dsp_init; C fallback elsewhere); 2 those and the faster
+ * AVX2 + FMA versions with the tolerances dsp.h states (au_dsp_init_fast). */
 #ifndef AU_CFG_SIMD
 #define AU_CFG_SIMD 0
 #endif

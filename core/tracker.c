@@ -184,7 +184,10 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
     unsigned cpu_flags = 0;
     if ((st = au_cpu_flags(&cpu_flags, err)))
         goto fail;
-    au_dsp_init(&t->dsp, cpu_flags);
+    if (AU_CFG_SIMD >= 2)
+        au_dsp_init_fast(&t->dsp, cpu_flags);
+    else
+        au_dsp_init(&t->dsp, cpu_flags);
 #else
     au_dsp_init_c(&t->dsp);
 #endif
@@ -220,6 +223,16 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
                                     !t->opts.static_aus, err)))
         goto fail;
     t->fhog.row_fn = t->dsp.fhog_row;
+#if AU_CFG_SIMD
+    if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
+        goto fail;
+#endif
+#if AU_CFG_SIMD >= 2
+    /* running medians read from the previous median bin (same values) */
+    if ((st = au_running_median_track(&t->fa.hog_median, err)) ||
+        (st = au_running_median_track(&t->fa.geom_median, err)))
+        goto fail;
+#endif
     t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
     if (!t->hog) {
         st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
