@@ -36,22 +36,34 @@ _Static_assert(AU_CFG_CLNF_ITERATIONS >= 1, "AU_CFG_CLNF_ITERATIONS must be at l
 _Static_assert(AU_CFG_FRAME_SKIP >= 1, "AU_CFG_FRAME_SKIP must be at least 1");
 
 /* The response window a fit uses for OpenFace's window size `window`
- * (config.h, AU_CFG_SEARCH_RADIUS): the same at OpenFace's 1.5, else the
- * window scaled by AU_CFG_SEARCH_RADIUS / 1.5, snapped to the nearest size
- * the model's CCNF file has Sigma components for (ties to the smaller). */
+ * (config.h, AU_CFG_SEARCH_RADIUS): the same at OpenFace's 1.5; else the
+ * window nearest to window x AU_CFG_SEARCH_RADIUS / 1.5 (ties to the
+ * smaller, never larger than window) among those the model's CCNF file has
+ * Sigma components for, or among the odd sizes from 3 when its components
+ * are empty (the eye models: there every window is alike). No candidate:
+ * the window stays. variants/README.md tabulates the result. */
 static int search_window(const AuClnfModel *m, int window)
 {
     const double ratio = (double)AU_CFG_SEARCH_RADIUS / 1.5;
     if (ratio == 1.0 || window <= 0)
         return window;
     const AuCcnf *src = au_clnf_sigma_source(m);
+    int with_components = 0;
+    for (int k = 0; src && k < src->n_windows; k++)
+        with_components |= src->windows[k].n_components > 0;
     const double want = (double)window * ratio;
     int best = window;
     double best_d = INFINITY;
-    for (int k = 0; src && k < src->n_windows; k++) {
-        const int w = src->windows[k].window_size;
+    for (int w = 1; w <= window; w++) {
+        int ok = 0;
+        if (with_components) {
+            for (int k = 0; k < src->n_windows; k++)
+                ok |= src->windows[k].window_size == w && src->windows[k].n_components > 0;
+        } else {
+            ok = w >= 3 && w % 2 == 1;
+        }
         const double d = fabs((double)w - want);
-        if (w >= 1 && w <= AU_CLNF_MAX_WINDOW && (d < best_d || (d == best_d && w < best))) {
+        if (ok && d < best_d) { /* w increases: a tie keeps the smaller */
             best = w;
             best_d = d;
         }

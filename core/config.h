@@ -56,9 +56,15 @@
 #define AU_CFG_FRAME_SKIP 1
 #endif
 
-/* On a skipped frame: 0 carry the last fit forward unchanged; 1 extrapolate
- * the rigid parameters (translation, rotation, scale) linearly from the last
- * two fits and keep the shape parameters. */
+/* Skip only while the landmarks of the last two fits moved at most this many
+ * pixels per frame (mean over the points): fast motion fits every frame. */
+#ifndef AU_CFG_SKIP_MAX_MOTION
+#define AU_CFG_SKIP_MAX_MOTION 1e30
+#endif
+
+/* On a skipped frame: 0 carry the last fit forward unchanged; 1 move its
+ * translation on by the mean landmark motion per frame of the last two fits
+ * (the shape, scale and rotation stay). */
 #ifndef AU_CFG_SKIP_EXTRAPOLATE
 #define AU_CFG_SKIP_EXTRAPOLATE 0
 #endif
@@ -70,6 +76,6 @@
 #define AU_CFG_STRING                                                                                                  \
     "simd=" AU_CFG_STR(AU_CFG_SIMD) " clnf_iterations=" AU_CFG_STR(AU_CFG_CLNF_ITERATIONS) " shape_change_stop=" AU_CFG_STR( \
         AU_CFG_SHAPE_CHANGE_STOP) " search_radius=" AU_CFG_STR(AU_CFG_SEARCH_RADIUS) " frame_skip=" AU_CFG_STR(AU_CFG_FRAME_SKIP) \
-        " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE)
+        " skip_max_motion=" AU_CFG_STR(AU_CFG_SKIP_MAX_MOTION) " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE)
 
 #endif

@@ -111,6 +111,13 @@ struct AuTracker {
     AuFaceAnalyserOutput final;
     size_t n_frames;
     AuProfile prof;
+    /* frame skipping (config.h AU_CFG_FRAME_SKIP): frames since the last
+     * fit, the landmarks of the fit before it and how far apart, and the
+     * landmarks' mean motion per frame between those two fits */
+    int since_fit, fit_gap;
+    float prev_fit_landmarks[2 * AU_N_LANDMARKS];
+    double fit_motion;
+    float fit_vel[2]; /* mean landmark motion per frame between the last two fits (x, y) */
 };
 
 void au_tracker_options_default(AuTrackerOptions *o)
@@ -416,6 +423,48 @@ static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
 }
 
 
+/* Whether this frame skips CLNF (config.h AU_CFG_FRAME_SKIP): only while
+ * tracking holds with a validated last fit whose landmarks moved at most
+ * AU_CFG_SKIP_MAX_MOTION pixels per frame since the fit before, never when a
+ * detection is due. On a skipped frame the last fit's parameters stay, or
+ * (AU_CFG_SKIP_EXTRAPOLATE) its translation moves on at the rate of the last
+ * two fits. */
+static int skip_fit(AuTracker *t)
+{
+    if (AU_CFG_FRAME_SKIP <= 1 || !t->tracking_initialised || !t->detection_success || t->override_pending ||
+        t->fit_gap == 0 || t->fit_motion > AU_CFG_SKIP_MAX_MOTION || ++t->since_fit >= AU_CFG_FRAME_SKIP) {
+        t->since_fit = 0;
+        return 0;
+    }
+    if (AU_CFG_SKIP_EXTRAPOLATE) {
+        float g[6];
+        memcpy(g, t->clnf.params_global, sizeof(g));
+        g[4] += t->fit_vel[0];
+        g[5] += t->fit_vel[1];
+        au_clnf_set_params(&t->clnf, g, t->clnf.params_local);
+    }
+    return 1;
+}
+
+/* After a fit: how far the landmarks moved per frame since the previous fit. */
+static void note_fit(AuTracker *t, int gap)
+{
+    const int n = t->clnf.n < AU_N_LANDMARKS ? t->clnf.n : AU_N_LANDMARKS;
+    double sum = 0, sx = 0, sy = 0;
+    for (int i = 0; i < n; i++) {
+        const double dx = t->clnf.landmarks[i] - t->prev_fit_landmarks[i];
+        const double dy = t->clnf.landmarks[i + n] - t->prev_fit_landmarks[i + n];
+        sum += hypot(dx, dy);
+        sx += dx;
+        sy += dy;
+    }
+    t->fit_motion = t->fit_gap > 0 && gap > 0 ? sum / n / gap : INFINITY;
+    t->fit_vel[0] = gap > 0 ? (float)(sx / n / gap) : 0;
+    t->fit_vel[1] = gap > 0 ? (float)(sy / n / gap) : 0;
+    t->fit_gap = gap;
+    memcpy(t->prev_fit_landmarks, t->clnf.landmarks, sizeof(float) * 2 * (size_t)n);
+}
+
 AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult *r, AuError *err)
 {
     if (t->finished)
@@ -436,8 +485,16 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     t->frame_gray = &gray;
 
     int success = 0;
-    if ((st = detect_in_video(t, &success, err)))
-        return st;
+    if (AU_CFG_FRAME_SKIP > 1 && skip_fit(t)) {
+        /* this frame keeps the last fit (and its validation) */
+        success = t->detection_success;
+    } else {
+        const int gap = t->since_fit + 1;
+        if ((st = detect_in_video(t, &success, err)))
+            return st;
+        if (AU_CFG_FRAME_SKIP > 1)
+            note_fit(t, success ? gap : 0);
+    }
 
     memset(r, 0, sizeof(*r));
     r->frame_number = in->frame_number;
