@@ -321,6 +321,7 @@ AuStatus au_clnf_init(AuClnf *c, const AuClnfModel *model, const AuDsp *dsp, AuE
         goto fail;
     if (dsp) {
         c->dsp = dsp;
+        c->work->pdmw.dsp = dsp; /* CalcParams' steps through the same table */
     } else {
         au_dsp_init_c(&c->work->dsp_c);
         c->dsp = &c->work->dsp_c;

@@ -233,6 +233,8 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
 #if AU_CFG_SIMD
     if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
         goto fail;
+    /* CalcParams of the AU alignment through the table too */
+    t->au_work.dsp = &t->dsp;
 #endif
 #if AU_CFG_SIMD >= 2
     /* running medians read from the previous median bin (same values) */
