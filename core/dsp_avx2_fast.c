@@ -135,10 +135,19 @@ INLINE FMA void neurons_block(float *acc, const float *sh, ptrdiff_t sh_n, int r
 #define NEURONS_CASE(nn, nv)                                                                                           \
     neurons_block(accr, sh, sh_n, rw, pw, ph, w, k, wsum + n0, two_alpha + n0, mean, scale, p0, n_pos, nn, nv)
 
-static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
+/* The shifted rows, the patch means and scales, a zeroed row-major
+ * accumulator: what both correlation loops (AVX2, AVX-512) start from. */
+typedef struct NeuronsPrep {
+    const float *sh;
+    ptrdiff_t sh_n, n_pos;
+    const float *mean, *scale;
+    float *accr; /* n_pos + 32 floats, zero */
+} NeuronsPrep;
+
+static FMA void neurons_prepare(const AuCcnfNeuronArgs *a, NeuronsPrep *out)
 {
     const int pw = a->patch_w, ph = a->patch_h, rw = a->resp_w, rh = a->resp_h;
-    const int aoi_w = rw + pw - 1, aoi_h = rh + ph - 1, k = 1 + pw * ph;
+    const int aoi_w = rw + pw - 1, aoi_h = rh + ph - 1;
     const ptrdiff_t n_pos = (ptrdiff_t)rw * rh, sh_n = (ptrdiff_t)aoi_h * rw, stride = a->src_stride;
     const float *src = a->src;
 
@@ -171,17 +180,27 @@ static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
 
     /* patch sums of x and x^2, in double: along the rows (sum over xx of the
      * shifted copies), then down the columns (sum over yy of rows yy apart) */
-    for (ptrdiff_t i = 0; i < sh_n; i += 4) {
-        __m256d s1 = _mm256_setzero_pd(), s2 = _mm256_setzero_pd();
-        const int left = sh_n - i < 4 ? (int)(sh_n - i) : 4;
-        const __m128i m4 = _mm256_castsi256_si128(first_lanes(left));
-        for (int xx = 0; xx < pw; xx++) {
-            const __m256d x = _mm256_cvtps_pd(_mm_maskload_ps(sh + xx * sh_n + i, m4));
-            s1 = _mm256_add_pd(s1, x);
-            s2 = _mm256_fmadd_pd(x, x, s2);
+    /* four independent groups of 4 at a time: the adds are latency-bound chains */
+    for (ptrdiff_t i = 0; i < sh_n; i += 16) {
+        __m256d s1[4], s2[4];
+        __m128i m4[4];
+        for (int g = 0; g < 4; g++) {
+            const ptrdiff_t left = sh_n - i - 4 * g;
+            m4[g] = _mm256_castsi256_si128(first_lanes(left < 0 ? 0 : left > 4 ? 4 : (int)left));
+            s1[g] = s2[g] = _mm256_setzero_pd();
         }
-        _mm256_storeu_pd(r1 + i, s1);
-        _mm256_storeu_pd(r2 + i, s2);
+        for (int xx = 0; xx < pw; xx++) {
+            const float *row = sh + xx * sh_n + i;
+            for (int g = 0; g < 4; g++) {
+                const __m256d x = _mm256_cvtps_pd(_mm_maskload_ps(row + 4 * g, m4[g]));
+                s1[g] = _mm256_add_pd(s1[g], x);
+                s2[g] = _mm256_fmadd_pd(x, x, s2[g]);
+            }
+        }
+        for (int g = 0; g < 4 && i + 4 * g < sh_n; g++) {
+            _mm256_storeu_pd(r1 + i + 4 * g, s1[g]);
+            _mm256_storeu_pd(r2 + i + 4 * g, s2[g]);
+        }
     }
     const __m256d inv_count = _mm256_set1_pd(1.0 / (double)(pw * ph));
     for (ptrdiff_t p = 0; p < n_pos; p += 4) {
@@ -202,6 +221,46 @@ static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
         mean[i] = scale[i] = accr[i] = 0.0f;
     for (ptrdiff_t i = 0; i < n_pos; i++)
         accr[i] = 0.0f;
+    out->sh = sh;
+    out->sh_n = sh_n;
+    out->n_pos = n_pos;
+    out->mean = mean;
+    out->scale = scale;
+    out->accr = accr;
+}
+
+/* sum(w) over the patch weights of each of n neurons (rows of k) */
+static FMA void weight_sums(const float *w, int k, int n, float *wsum)
+{
+    for (int i = 0; i < n; i++) {
+        __m256 s = _mm256_setzero_ps();
+        const float *wr = w + (ptrdiff_t)i * k + 1;
+        int t = 0;
+        for (; t + 8 <= k - 1; t += 8)
+            s = _mm256_add_ps(s, _mm256_loadu_ps(wr + t));
+        float sum = hsum(s);
+        for (; t < k - 1; t++)
+            sum += wr[t];
+        wsum[i] = sum;
+    }
+}
+
+/* acc (x-major) from the row-major accumulator */
+static void neurons_store(float *acc, const float *accr, int rw, int rh)
+{
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++)
+            acc[(ptrdiff_t)x * rh + y] = accr[(ptrdiff_t)y * rw + x];
+}
+
+static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
+{
+    const int pw = a->patch_w, ph = a->patch_h, rw = a->resp_w, rh = a->resp_h, k = 1 + pw * ph;
+    NeuronsPrep np;
+    neurons_prepare(a, &np);
+    const float *sh = np.sh, *mean = np.mean, *scale = np.scale;
+    const ptrdiff_t sh_n = np.sh_n, n_pos = np.n_pos;
+    float *accr = np.accr;
 
     /* sum(w) per neuron; the sums run in blocks of positions, neurons inside */
     float wsum_buf[64];
@@ -209,17 +268,7 @@ static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
     for (int n_base = 0; n_base < n_neur; n_base += 64) {
         const int nb = n_neur - n_base < 64 ? n_neur - n_base : 64;
         const float *wbase = a->weights + (ptrdiff_t)n_base * k;
-        for (int n = 0; n < nb; n++) {
-            __m256 s = _mm256_setzero_ps();
-            const float *wr = wbase + (ptrdiff_t)n * k + 1;
-            int t = 0;
-            for (; t + 8 <= k - 1; t += 8)
-                s = _mm256_add_ps(s, _mm256_loadu_ps(wr + t));
-            float sum = hsum(s);
-            for (; t < k - 1; t++)
-                sum += wr[t];
-            wsum_buf[n] = sum;
-        }
+        weight_sums(wbase, k, nb, wsum_buf);
         for (ptrdiff_t p0 = 0; p0 < n_pos; p0 += 8 * NEUR_PV) {
             const int nv = (n_pos - p0 + 7) / 8 < NEUR_PV ? (int)((n_pos - p0 + 7) / 8) : NEUR_PV;
             for (int n0 = 0; n0 < nb; n0 += NEUR_NB) {
@@ -241,9 +290,129 @@ static FMA void ccnf_neurons_fast(float *acc, const AuCcnfNeuronArgs *a)
         }
     }
     /* x-major, as OpenFace's im2col orders the positions */
-    for (int y = 0; y < rh; y++)
-        for (int x = 0; x < rw; x++)
-            acc[(ptrdiff_t)x * rh + y] = accr[(ptrdiff_t)y * rw + x];
+    neurons_store(acc, accr, rw, rh);
+}
+
+/* The same correlation with AVX-512: 16 positions per vector, two vectors
+ * by up to 8 neurons in the 32 registers, the weights broadcast from memory
+ * into the FMAs. */
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define N512_PV 2
+#define N512_NB 8
+
+INLINE AVX512 __m512 exp_ps512(__m512 t)
+{
+    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), t);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+INLINE AVX512 void neurons_block512(float *acc, const float *sh, ptrdiff_t sh_n, int resp_w, int patch_w, int patch_h,
+                                    const float *w, int k, const float *wsum, const double *two_alpha,
+                                    const float *mean, const float *scale, ptrdiff_t p0, ptrdiff_t n_pos, int NN,
+                                    int NV)
+{
+    __m512 c[N512_NB][N512_PV];
+#pragma GCC unroll 8
+    for (int n = 0; n < NN; n++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++)
+            c[n][v] = _mm512_setzero_ps();
+    for (int xx = 0; xx < patch_w; xx++) {
+        const float *col = sh + xx * sh_n + p0;
+        const float *wt = w + 1 + xx * patch_h;
+        for (int yy = 0; yy < patch_h; yy++) {
+            const float *src = col + (ptrdiff_t)yy * resp_w;
+            __m512 d[N512_PV];
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++)
+                d[v] = _mm512_loadu_ps(src + 16 * v);
+#pragma GCC unroll 8
+            for (int n = 0; n < NN; n++) {
+                const __m512 wv = _mm512_set1_ps(wt[(ptrdiff_t)n * k + yy]);
+#pragma GCC unroll 2
+                for (int v = 0; v < NV; v++)
+                    c[n][v] = _mm512_fmadd_ps(wv, d[v], c[n][v]);
+            }
+        }
+    }
+    const __m512 one = _mm512_set1_ps(1.0f);
+#pragma GCC unroll 8
+    for (int n = 0; n < NN; n++) {
+        if (two_alpha[n] == 0.0)
+            continue;
+        const __m512 bias = _mm512_set1_ps(w[(ptrdiff_t)n * k]), ws = _mm512_set1_ps(wsum[n]);
+        const __m512 ta = _mm512_set1_ps((float)two_alpha[n]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) {
+            const ptrdiff_t p = p0 + 16 * v;
+            if (p >= n_pos)
+                break;
+            const __m512 m = _mm512_loadu_ps(mean + p), sc = _mm512_loadu_ps(scale + p);
+            const __m512 pre = _mm512_fmadd_ps(_mm512_fnmadd_ps(m, ws, c[n][v]), sc, bias);
+            const __m512 e = exp_ps512(_mm512_sub_ps(_mm512_setzero_ps(), pre));
+            const __m512 sig = _mm512_div_ps(ta, _mm512_add_ps(one, e));
+            _mm512_storeu_ps(acc + p, _mm512_add_ps(_mm512_loadu_ps(acc + p), sig));
+        }
+    }
+}
+
+#define NEURONS512_CASE(nn, nv)                                                                                        \
+    neurons_block512(accr, sh, sh_n, rw, pw, ph, w, k, wsum_buf + n0, two_alpha + n0, mean, scale, p0, n_pos, nn, nv)
+
+static AVX512 void ccnf_neurons_fast512(float *acc, const AuCcnfNeuronArgs *a)
+{
+    const int pw = a->patch_w, ph = a->patch_h, rw = a->resp_w, rh = a->resp_h, k = 1 + pw * ph;
+    NeuronsPrep np;
+    neurons_prepare(a, &np);
+    const float *sh = np.sh, *mean = np.mean, *scale = np.scale;
+    const ptrdiff_t sh_n = np.sh_n, n_pos = np.n_pos;
+    float *accr = np.accr;
+    float wsum_buf[64];
+    for (int n_base = 0; n_base < a->n_neurons; n_base += 64) {
+        const int nb = a->n_neurons - n_base < 64 ? a->n_neurons - n_base : 64;
+        const float *wbase = a->weights + (ptrdiff_t)n_base * k;
+        const double *two_alpha = a->two_alpha + n_base;
+        weight_sums(wbase, k, nb, wsum_buf);
+        for (ptrdiff_t p0 = 0; p0 < n_pos; p0 += 16 * N512_PV) {
+            const int nv = n_pos - p0 > 16 ? 2 : 1;
+            for (int n0 = 0; n0 < nb; n0 += N512_NB) {
+                const int nn = nb - n0 < N512_NB ? nb - n0 : N512_NB;
+                const float *w = wbase + (ptrdiff_t)n0 * k;
+                switch (nn * 2 + nv - 1) {
+                case 8 * 2 + 1: NEURONS512_CASE(8, 2); break;
+                case 8 * 2: NEURONS512_CASE(8, 1); break;
+                case 7 * 2 + 1: NEURONS512_CASE(7, 2); break;
+                case 7 * 2: NEURONS512_CASE(7, 1); break;
+                case 6 * 2 + 1: NEURONS512_CASE(6, 2); break;
+                case 6 * 2: NEURONS512_CASE(6, 1); break;
+                case 5 * 2 + 1: NEURONS512_CASE(5, 2); break;
+                case 5 * 2: NEURONS512_CASE(5, 1); break;
+                case 4 * 2 + 1: NEURONS512_CASE(4, 2); break;
+                case 4 * 2: NEURONS512_CASE(4, 1); break;
+                case 3 * 2 + 1: NEURONS512_CASE(3, 2); break;
+                case 3 * 2: NEURONS512_CASE(3, 1); break;
+                case 2 * 2 + 1: NEURONS512_CASE(2, 2); break;
+                case 2 * 2: NEURONS512_CASE(2, 1); break;
+                case 1 * 2 + 1: NEURONS512_CASE(1, 2); break;
+                default: NEURONS512_CASE(1, 1); break;
+                }
+            }
+        }
+    }
+    neurons_store(acc, accr, rw, rh);
 }
 
 /* ---- CCNF Sigma product ---- */
@@ -475,6 +644,8 @@ void au_dsp_init_avx2_fast(AuDsp *dsp, unsigned cpu_flags)
     dsp->gn_hessian = gn_hessian_fast;
     dsp->gn_rhs = gn_rhs_fast;
     dsp->chol_solve = chol_solve_fast;
+    if (cpu_flags & AU_CPU_AVX512)
+        dsp->ccnf_neurons = ccnf_neurons_fast512;
 }
 
 #else

@@ -481,8 +481,6 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     }
     AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
     AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
-    for (int y = 0; y < in->height; y++)
-        t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
     t->frame_bgr = &bgr;
     t->frame_gray = &gray;
 
@@ -492,6 +490,9 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
         success = t->detection_success;
     } else {
         const int gap = t->since_fit + 1;
+        /* the float image CLNF samples (only fitted frames need it) */
+        for (int y = 0; y < in->height; y++)
+            t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
         if ((st = detect_in_video(t, &success, err)))
             return st;
         if (AU_CFG_FRAME_SKIP > 1)

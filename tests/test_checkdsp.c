@@ -50,6 +50,7 @@ static const Level levels[] = {
     {"avx2+fma", AU_CPU_AVX2 | AU_CPU_FMA, 0},
     {"avx512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512, 0},
     {"fast", AU_CPU_AVX2 | AU_CPU_FMA, 1},
+    {"fast512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512, 1},
 };
 #define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
 
