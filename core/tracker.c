@@ -431,13 +431,16 @@ static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
  * detection is due. On a skipped frame the last fit's parameters stay, or
  * (AU_CFG_SKIP_EXTRAPOLATE) its translation moves on at the rate of the last
  * two fits. */
-static int skip_fit(AuTracker *t)
+static int skip_fit(AuTracker *t, int *gap)
 {
+    const int skipped = t->since_fit; /* frames skipped since the last fit */
     if (AU_CFG_FRAME_SKIP <= 1 || !t->tracking_initialised || !t->detection_success || t->override_pending ||
-        t->fit_gap == 0 || t->fit_motion > AU_CFG_SKIP_MAX_MOTION || ++t->since_fit >= AU_CFG_FRAME_SKIP) {
+        t->fit_gap == 0 || t->fit_motion > AU_CFG_SKIP_MAX_MOTION || skipped + 1 >= AU_CFG_FRAME_SKIP) {
         t->since_fit = 0;
+        *gap = skipped + 1; /* frames from the last fit to this one */
         return 0;
     }
+    t->since_fit = skipped + 1;
     if (AU_CFG_SKIP_EXTRAPOLATE) {
         float g[6];
         memcpy(g, t->clnf.params_global, sizeof(g));
@@ -484,12 +487,11 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     t->frame_bgr = &bgr;
     t->frame_gray = &gray;
 
-    int success = 0;
-    if (AU_CFG_FRAME_SKIP > 1 && skip_fit(t)) {
+    int success = 0, gap = 1;
+    if (AU_CFG_FRAME_SKIP > 1 && skip_fit(t, &gap)) {
         /* this frame keeps the last fit (and its validation) */
         success = t->detection_success;
     } else {
-        const int gap = t->since_fit + 1;
         /* the float image CLNF samples (only fitted frames need it) */
         for (int y = 0; y < in->height; y++)
             t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
