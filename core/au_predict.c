@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp.h"
+
 /* OpenCV's GEMM rounds every product and sum separately (its GEMM is built
  * for the baseline SSE CPU): no fused multiply-adds. See fhog.c. */
 #if defined(__clang__)
@@ -71,12 +73,11 @@ void au_geom_descriptor(const AuPdm *pdm, const float *params_local, double *out
         out[rows + k] = (double)params_local[k];
 }
 
-void au_predict_group_scores(const AuAuGroup *g, const double *hog, int hog_len, const double *geom, int geom_len,
-                             const double *hog_median, const double *geom_median, double *work, double *scores)
+/* work = x - means [- median], as OpenFace's Predict functions. */
+static void centred_features(const AuAuGroup *g, const double *hog, int hog_len, const double *geom, int geom_len,
+                             const double *hog_median, const double *geom_median, double *work)
 {
-    const int dim = g->feature_dim, count = g->count;
-    if (count <= 0)
-        return;
+    const int dim = g->feature_dim;
     /* x - means, then - median: OpenCV evaluates (input - means - run_med)
      * as two element-wise subtractions in that order. */
     const int with_geom = dim != hog_len;
@@ -92,6 +93,15 @@ void au_predict_group_scores(const AuAuGroup *g, const double *hog, int hog_len,
             for (int d = 0; d < geom_len; d++)
                 work[hog_len + d] -= geom_median[d];
     }
+}
+
+void au_predict_group_scores(const AuAuGroup *g, const double *hog, int hog_len, const double *geom, int geom_len,
+                             const double *hog_median, const double *geom_median, double *work, double *scores)
+{
+    const int dim = g->feature_dim, count = g->count;
+    if (count <= 0)
+        return;
+    centred_features(g, hog, hog_len, geom, geom_len, hog_median, geom_median, work);
     /* (1 x dim) * (dim x count) + biases through cv::gemm. With more than one
      * model OpenCV's GEMMSingleMul sums each column sequentially, then adds
      * the bias; with one model gemm switches to its A * B^T path. */
@@ -113,7 +123,44 @@ void au_predictor_free(AuPredictor *p)
 {
     free(p->work);
     free(p->scores);
+    for (int gi = 0; gi < AU_GROUP_COUNT; gi++)
+        free(p->weights_fm[gi]);
     memset(p, 0, sizeof(*p));
+}
+
+AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err)
+{
+    for (int gi = 0; gi < AU_GROUP_COUNT; gi++) {
+        const AuAuGroup *g = &p->models->groups[gi];
+        if (g->count < 2 || p->weights_fm[gi])
+            continue; /* one model: OpenCV's A * B^T path, kept as it is */
+        const size_t dim = (size_t)g->feature_dim, count = (size_t)g->count;
+        double *w = malloc(dim * count * sizeof(double));
+        if (!w)
+            return au_error_set(err, AU_ERR_NOMEM, "AU predictor: out of memory for %zu x %zu weights", dim, count);
+        for (size_t k = 0; k < count; k++)
+            for (size_t d = 0; d < dim; d++)
+                w[d * count + k] = g->weights[k * dim + d];
+        p->weights_fm[gi] = w;
+    }
+    p->dsp = dsp;
+    return AU_OK;
+}
+
+/* One group's scores, through the DSP table when the predictor has one. */
+static void group_scores(AuPredictor *p, int gi, const double *hog, const double *geom, const double *hog_median,
+                         const double *geom_median)
+{
+    const AuAuGroup *g = &p->models->groups[gi];
+    if (!p->dsp || !p->weights_fm[gi]) {
+        au_predict_group_scores(g, hog, p->hog_len, geom, p->geom_len, hog_median, geom_median, p->work, p->scores);
+        return;
+    }
+    centred_features(g, hog, p->hog_len, geom, p->geom_len, hog_median, geom_median, p->work);
+    /* the same sums as the loop above: each output in feature order, no FMA */
+    p->dsp->vecmat_f64(p->scores, p->work, p->weights_fm[gi], g->count, g->feature_dim, g->count);
+    for (int k = 0; k < g->count; k++)
+        p->scores[k] = p->scores[k] + g->models[k].bias;
 }
 
 AuStatus au_predictor_init(AuPredictor *p, const AuAuModels *models, int hog_len, int geom_len, AuError *err)
@@ -160,8 +207,7 @@ static void predict_kind(AuPredictor *p, AuAuGroupId stat, AuAuGroupId dyn, int 
     for (int i = 0; i < 2; i++) {
         const AuAuGroup *g = &p->models->groups[ids[i]];
         const int dynamic = ids[i] == dyn;
-        au_predict_group_scores(g, hog, p->hog_len, geom, p->geom_len, dynamic ? hog_median : NULL,
-                                dynamic ? geom_median : NULL, p->work, p->scores);
+        group_scores(p, ids[i], hog, geom, dynamic ? hog_median : NULL, dynamic ? geom_median : NULL);
         for (int k = 0; k < g->count; k++) {
             if (presence)
                 out[n++] = p->scores[k] > 0 ? g->models[k].pos_class : g->models[k].neg_class;

@@ -40,6 +40,8 @@ void au_geom_descriptor(const AuPdm *pdm, const float *params_local, double *out
 void au_predict_group_scores(const AuAuGroup *g, const double *hog, int hog_len, const double *geom, int geom_len,
                              const double *hog_median, const double *geom_median, double *work, double *scores);
 
+typedef struct AuDsp AuDsp;
+
 /* Predicts every intensity and presence AU of a model set on one frame. */
 typedef struct AuPredictor {
     const AuAuModels *models; /* not owned */
@@ -49,6 +51,10 @@ typedef struct AuPredictor {
     int max_group;  /* largest group count */
     double *work;   /* max_dim doubles */
     double *scores; /* max_group doubles */
+    /* au_predictor_use_dsp: the table's vecmat_f64 on feature-major copies
+     * of the weights (NULL: the plain loops) */
+    const AuDsp *dsp;
+    double *weights_fm[AU_GROUP_COUNT]; /* feature_dim x count, or NULL */
 } AuPredictor;
 
 /* Checks that every group's feature_dim is hog_len or hog_len + geom_len
@@ -56,6 +62,10 @@ typedef struct AuPredictor {
 AuStatus au_predictor_init(AuPredictor *p, const AuAuModels *models, int hog_len, int geom_len, AuError *err);
 /* Accepts a zeroed or partially initialised struct; leaves it zeroed. */
 void au_predictor_free(AuPredictor *p);
+/* Computes the groups' scores of more than one model with dsp->vecmat_f64
+ * (the SIMD table's: bit-identical to the plain loop, see dsp.h) on
+ * feature-major copies of the weights made here. dsp must outlive p. */
+AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err);
 
 /* PredictCurrentAUs: n_intensity raw SVR outputs (unclipped), OpenFace order.
  * The dynamic group subtracts [hog_median | geom_median]. */

@@ -1,6 +1,5 @@
 #include "ccnf_response.h"
 
-#include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +94,6 @@ AuStatus au_ccnf_response(const AuDsp *dsp, AuCcnfWorkspace *ws, const AuCcnfExp
         return AU_OK;
     }
     const int pw = e->width, ph = e->height, n_neurons = e->n_neurons;
-    const int k = 1 + pw * ph; /* weight_matrix columns: bias + patch */
     if (pw > ws->max_patch_w || ph > ws->max_patch_h || n_neurons > ws->max_neurons)
         return au_error_set(err, AU_ERR_ARG,
                             "CCNF response: a %dx%d expert with %d neurons exceeds the workspace (%dx%d, %d neurons)",
@@ -110,20 +108,15 @@ AuStatus au_ccnf_response(const AuDsp *dsp, AuCcnfWorkspace *ws, const AuCcnfExp
         sigma = au_mat_f32(cached);
     }
 
-    /* 1. OpenFace's im2col, already transposed: k x n_pos, row-major. */
-    dsp->ccnf_im2col_norm(ws->im2col, ws->scratch, aoi, aoi_stride, pw, ph, window, window);
-
-    /* 2. pre(n_neurons x n_pos) = weight_matrix(n_neurons x k) * im2col(k x n_pos),
-     * as ResponseOpenBlas calls sgemm_: column-major M = n_pos, N = n_neurons,
-     * K = k, A = the transposed im2col (lda n_pos), B = weight_matrix (ldb k). */
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_pos, n_neurons, k, 1.0f, ws->im2col, n_pos,
-                au_mat_f32(&e->weight_matrix), k, 0.0f, ws->pre, n_pos);
-
-    /* 3. alpha-weighted sigmoid sum, neurons in order, skipping tiny alphas */
-    memset(ws->acc, 0, (size_t)n_pos * sizeof(float));
+    /* 1-3. im2col with contrast normalisation, the neurons' sgemm, the
+     * alpha-weighted sigmoid sum (neurons in order, tiny alphas skipped): the
+     * table's ccnf_neurons, OpenFace's ResponseOpenBlas in the C table. */
+    double two_alpha[MAX_NEURONS];
     for (int i = 0; i < n_neurons; i++)
-        if (e->neurons[i].alpha > 1e-4)
-            dsp->ccnf_sigmoid_acc(ws->acc, ws->pre + (size_t)i * (size_t)n_pos, n_pos, 2.0 * e->neurons[i].alpha);
+        two_alpha[i] = e->neurons[i].alpha > 1e-4 ? 2.0 * e->neurons[i].alpha : 0.0;
+    const AuCcnfNeuronArgs args = {aoi,       aoi_stride, pw,     ph,      window,      window, au_mat_f32(&e->weight_matrix),
+                                   two_alpha, n_neurons,  ws->im2col, ws->pre, ws->scratch, dsp};
+    dsp->ccnf_neurons(ws->acc, &args);
 
     /* acc is x-major (position x * window + y); OpenFace transposes it to
      * the row-major map before the Sigma product. */
@@ -131,10 +124,8 @@ AuStatus au_ccnf_response(const AuDsp *dsp, AuCcnfWorkspace *ws, const AuCcnfExp
         for (int y = 0; y < window; y++)
             ws->vec[y * window + x] = ws->acc[x * window + y];
 
-    /* 4. response = Sigma * vec, as ResponseOpenBlas calls sgemm_:
-     * column-major M = 1, N = K = n_pos, A = vec (lda 1), B = Sigma (ldb n_pos). */
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, 1, n_pos, n_pos, 1.0f, ws->vec, 1, sigma, n_pos, 0.0f,
-                response, 1);
+    /* 4. response = Sigma * vec (ResponseOpenBlas's second sgemm in the C table) */
+    dsp->ccnf_sigma_matvec(response, ws->vec, sigma, n_pos);
 
     /* 5. no negative responses: subtract the minimum when it is below 0 (in float) */
     float lo = response[0];

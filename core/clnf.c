@@ -13,13 +13,13 @@
  *   - per-scale parameters: double, stored as float. */
 #include "clnf.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "imgproc.h"
 #include "linalg.h"
 #include "pdm.h"
@@ -28,8 +28,48 @@
 /* Bit-exactness with OpenFace's build (SSE, no FMA) needs a*b+c rounded twice. */
 #pragma GCC optimize("fp-contract=off")
 
-/* OpenFace's shape-change stop, in pixels (L2 over all 2n coordinates). */
-#define CLNF_SHAPE_CHANGE_STOP 0.01
+/* The shape-change stop, in pixels (L2 over all 2n coordinates): OpenFace's
+ * 0.01 unless a variant sets another (config.h). */
+#define CLNF_SHAPE_CHANGE_STOP AU_CFG_SHAPE_CHANGE_STOP
+
+_Static_assert(AU_CFG_CLNF_ITERATIONS >= 1, "AU_CFG_CLNF_ITERATIONS must be at least 1");
+_Static_assert(AU_CFG_FRAME_SKIP >= 1, "AU_CFG_FRAME_SKIP must be at least 1");
+
+/* The response window a fit uses for OpenFace's window size `window`
+ * (config.h, AU_CFG_SEARCH_RADIUS): the same at OpenFace's 1.5; else the
+ * window nearest to window x AU_CFG_SEARCH_RADIUS / 1.5 (ties to the
+ * smaller, never larger than window) among those the model's CCNF file has
+ * Sigma components for, or among the odd sizes from 3 when its components
+ * are empty (the eye models: there every window is alike). No candidate:
+ * the window stays. variants/README.md tabulates the result. */
+static int search_window(const AuClnfModel *m, int window)
+{
+    const double ratio = (double)AU_CFG_SEARCH_RADIUS / 1.5;
+    if (ratio == 1.0 || window <= 0)
+        return window;
+    const AuCcnf *src = au_clnf_sigma_source(m);
+    int with_components = 0;
+    for (int k = 0; src && k < src->n_windows; k++)
+        with_components |= src->windows[k].n_components > 0;
+    const double want = (double)window * ratio;
+    int best = window;
+    double best_d = INFINITY;
+    for (int w = 1; w <= window; w++) {
+        int ok = 0;
+        if (with_components) {
+            for (int k = 0; k < src->n_windows; k++)
+                ok |= src->windows[k].window_size == w && src->windows[k].n_components > 0;
+        } else {
+            ok = w >= 3 && w % 2 == 1;
+        }
+        const double d = fabs((double)w - want);
+        if (ok && d < best_d) { /* w increases: a tie keeps the smaller */
+            best = w;
+            best_d = d;
+        }
+    }
+    return best;
+}
 
 struct AuClnfWork {
     int max_aoi_w, max_aoi_h;
@@ -114,11 +154,12 @@ static AuStatus prepare_model_windows(AuClnfModel *m, const int *windows, int n_
 {
     const AuCcnf *src = au_clnf_sigma_source(m);
     for (int s = 0; s < m->n_scales && s < n_windows; s++) {
-        if (windows[s] <= 0)
+        const int window = search_window(m, windows[s]);
+        if (window <= 0)
             continue;
-        AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, windows[s], err);
+        AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, window, err);
         if (st)
-            return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, windows[s]);
+            return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, window);
     }
     return AU_OK;
 }
@@ -280,6 +321,7 @@ AuStatus au_clnf_init(AuClnf *c, const AuClnfModel *model, const AuDsp *dsp, AuE
         goto fail;
     if (dsp) {
         c->dsp = dsp;
+        c->work->pdmw.dsp = dsp; /* CalcParams' steps through the same table */
     } else {
         au_dsp_init_c(&c->work->dsp_c);
         c->dsp = &c->work->dsp_c;
@@ -411,7 +453,7 @@ AuStatus au_clnf_response(AuClnf *c, const AuImageF32 *gray, int window, int sca
         AuImageF32 aoi = w->aoi;
         aoi.width = aoi_w;
         aoi.height = aoi_h;
-        AuStatus st = au_warp_affine_f32(gray, &aoi, M, AU_WARP_INVERSE_MAP, err);
+        AuStatus st = c->dsp->warp_affine_f32(gray, &aoi, M, err);
         if (st)
             return au_error_prefix(err, "%s: landmark %d: ", model->main_path, i);
         float *r = w->resp + (size_t)i * wsq;
@@ -461,6 +503,10 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
     if (params->num_optimisation_iteration < 1)
         return au_error_set(err, AU_ERR_ARG, "%s: num_optimisation_iteration %d < 1", model->main_path,
                             params->num_optimisation_iteration);
+    /* OpenFace's count, capped by the variant's (config.h) */
+    const int max_iter = params->num_optimisation_iteration < AU_CFG_CLNF_ITERATIONS
+                             ? params->num_optimisation_iteration
+                             : AU_CFG_CLNF_ITERATIONS;
     const AuKdeTable *kde = kde_table(c, window, sp->sigma, err);
     if (!kde)
         return au_error_prefix(err, "%s: ", model->main_path);
@@ -492,7 +538,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
     int iters = 0, early_stop = 0;
     uint64_t t0 = c->profile ? au_profile_now_ns() : 0;
 
-    for (int iter = 0; iter < params->num_optimisation_iteration; iter++) {
+    for (int iter = 0; iter < max_iter; iter++) {
         au_pdm_shape2d(pdm, local, global, shape, w->shape3d);
         double change = NAN;
         if (iter > 0) {
@@ -526,7 +572,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
         }
         if (c->profile)
             t0 = au_profile_add(c->profile, AU_STAGE_UPDATE, t0);
-        au_mean_shift_kde(kde, r->maps, vis, n, dxs, dys, ms, NULL);
+        au_mean_shift_kde(kde, r->maps, vis, n, dxs, dys, ms, c->dsp->mean_shift);
         if (c->profile)
             t0 = au_profile_add(c->profile, AU_STAGE_MEANSHIFT, t0);
 
@@ -547,7 +593,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
 
         /* J^T W m (cv::gemm), minus reg * local on the modes (folded into the
          * same gemm by OpenCV's expression: c - r*l rounded once) */
-        au_cv_gemv_f32(Jwt, np, nn2, nn2, ms_img, 1.0, NULL, 0.0, w->rhs);
+        c->dsp->gn_rhs(w->rhs, Jwt, ms_img, np, nn2);
         if (!rigid)
             for (int i = 0; i < m; i++)
                 w->rhs[6 + i] = (float)((double)w->rhs[6 + i] - (double)reg[6 + i] * (double)local[i]);
@@ -557,9 +603,9 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
         memset(H, 0, (size_t)np * (size_t)np * sizeof(float));
         for (int i = 0; i < np; i++)
             H[(size_t)i * np + i] = reg[i];
-        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, np, np, nn2, 1.0f, J, np, Jwt, nn2, 1.0f, H, np);
+        c->dsp->gn_hessian(H, J, Jwt, np, nn2);
 
-        au_cv_solve_cholesky_f32(H, np, w->rhs, w->upd, w->chol_scratch);
+        c->dsp->chol_solve(H, np, w->rhs, w->upd, w->chol_scratch);
         au_pdm_update_params(pdm, w->upd, np, local, global);
         au_pdm_clamp(pdm, local, global);
         iters++;
@@ -610,7 +656,7 @@ AuStatus au_clnf_fit(AuClnf *c, const AuImageF32 *gray, const int *window_sizes,
     if (c->hooks.on_fit_start)
         c->hooks.on_fit_start(c->hooks.user, c->name, c->params_global, c->params_local, c->m);
     for (int scale = 0; scale < num_scales; scale++) {
-        const int window = scale < n_windows ? window_sizes[scale] : 0;
+        const int window = search_window(model, scale < n_windows ? window_sizes[scale] : 0);
         if (window == 0)
             continue;
         AuClnfResponses r;

@@ -1,8 +1,13 @@
 #include "dsp.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <string.h>
 
 #include "dsp_avx2.h"
+#include "imgproc.h"
+#include "linalg.h"
+#include "mean_shift.h"
 
 /* The float arithmetic below must not be contracted into fused multiply-adds:
  * OpenFace's build (-O3 -msse3) has none. GCC does not contract in ISO C mode
@@ -92,6 +97,51 @@ static void ccnf_sigmoid_acc_c(float *resp, const float *pre, int n, double two_
         resp[p] = (float)((double)resp[p] + two_alpha / (1.0 + exp(-(double)pre[p])));
 }
 
+/* ResponseOpenBlas's steps 1-3 with the given table's im2col and sigmoid. */
+static void ccnf_neurons_c(float *acc, const AuCcnfNeuronArgs *a)
+{
+    const int n_pos = a->resp_w * a->resp_h, k = 1 + a->patch_w * a->patch_h;
+    a->dsp->ccnf_im2col_norm(a->im2col, a->scratch, a->src, a->src_stride, a->patch_w, a->patch_h, a->resp_w,
+                             a->resp_h);
+    /* pre(n_neurons x n_pos) = weight_matrix(n_neurons x k) * im2col(k x n_pos),
+     * as ResponseOpenBlas calls sgemm_: column-major M = n_pos, N = n_neurons,
+     * K = k, A = the transposed im2col (lda n_pos), B = weight_matrix (ldb k). */
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n_pos, a->n_neurons, k, 1.0f, a->im2col, n_pos,
+                a->weights, k, 0.0f, a->pre, n_pos);
+    memset(acc, 0, (size_t)n_pos * sizeof(float));
+    for (int i = 0; i < a->n_neurons; i++)
+        if (a->two_alpha[i] != 0.0)
+            a->dsp->ccnf_sigmoid_acc(acc, a->pre + (size_t)i * (size_t)n_pos, n_pos, a->two_alpha[i]);
+}
+
+static void ccnf_sigma_matvec_c(float *out, const float *vec, const float *sigma, int n)
+{
+    /* as ResponseOpenBlas calls sgemm_: column-major M = 1, N = K = n,
+     * A = vec (lda 1), B = Sigma (ldb n) */
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, 1, n, n, 1.0f, vec, 1, sigma, n, 0.0f, out, 1);
+}
+
+static AuStatus warp_affine_f32_c(const AuImageF32 *src, AuImageF32 *dst, const double M[6], AuError *err)
+{
+    return au_warp_affine_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
+}
+
+static void gn_hessian_c(float *H, const float *J, const float *Jwt, int np, int n2)
+{
+    /* OpenFace's sgemm_ call in NU_RLMS, in the column-major view */
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, np, np, n2, 1.0f, J, np, Jwt, n2, 1.0f, H, np);
+}
+
+static void gn_rhs_c(float *rhs, const float *Jwt, const float *v, int np, int n2)
+{
+    au_cv_gemv_f32(Jwt, np, n2, n2, v, 1.0, NULL, 0.0, rhs);
+}
+
+static int chol_solve_c(const float *A, int n, const float *b, float *x, float *L)
+{
+    return au_cv_solve_cholesky_f32(A, n, b, x, L);
+}
+
 static void vecmat_f64_c(double *out, const double *x, const double *w, ptrdiff_t w_stride, int n, int m)
 {
     /* four outputs at a time, as OpenCV's loop: independent sums, each in k order */
@@ -135,13 +185,27 @@ static void u8_to_f32_c(float *dst, const uint8_t *src, int n)
 size_t au_dsp_ccnf_scratch_floats(int patch_w, int patch_h, int resp_w, int resp_h)
 {
     const size_t aoi_w = (size_t)resp_w + (size_t)patch_w - 1, aoi_h = (size_t)resp_h + (size_t)patch_h - 1;
-    return aoi_w * aoi_h + (size_t)patch_h * aoi_w * (size_t)resp_h + 8;
+    /* ccnf_im2col_norm: at, blk and padding; ccnf_neurons (fast): the shifted
+     * rows (patch_w x aoi_h * resp_w + 32), two rows of doubles (2 x 2 x
+     * (aoi_h * resp_w + 8)) and three n_pos + 40 float vectors, plus 8 for
+     * the alignment of the doubles */
+    const size_t n_pos = (size_t)resp_w * (size_t)resp_h, sh_n = aoi_h * (size_t)resp_w;
+    const size_t im2col = aoi_w * aoi_h + (size_t)patch_h * aoi_w * (size_t)resp_h + 8;
+    const size_t neurons = (size_t)patch_w * sh_n + 32 + 8 + 4 * (sh_n + 8) + 3 * (n_pos + 40);
+    return im2col > neurons ? im2col : neurons;
 }
 
 void au_dsp_init_c(AuDsp *dsp)
 {
     dsp->ccnf_im2col_norm = ccnf_im2col_norm_c;
     dsp->ccnf_sigmoid_acc = ccnf_sigmoid_acc_c;
+    dsp->ccnf_neurons = ccnf_neurons_c;
+    dsp->ccnf_sigma_matvec = ccnf_sigma_matvec_c;
+    dsp->warp_affine_f32 = warp_affine_f32_c;
+    dsp->mean_shift = au_mean_shift_kernel_c;
+    dsp->gn_hessian = gn_hessian_c;
+    dsp->gn_rhs = gn_rhs_c;
+    dsp->chol_solve = chol_solve_c;
     dsp->fhog_row = au_fhog_row_c;
     dsp->vecmat_f64 = vecmat_f64_c;
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
@@ -155,5 +219,13 @@ void au_dsp_init(AuDsp *dsp, unsigned cpu_flags)
     au_dsp_init_avx2(dsp, cpu_flags);
 #else
     (void)cpu_flags;
+#endif
+}
+
+void au_dsp_init_fast(AuDsp *dsp, unsigned cpu_flags)
+{
+    au_dsp_init(dsp, cpu_flags);
+#if AU_DSP_HAVE_AVX2
+    au_dsp_init_avx2_fast(dsp, cpu_flags);
 #endif
 }

@@ -10,7 +10,7 @@
  * plain pointers and sizes, allocate nothing and keep no state, so one table
  * is shared read-only by all threads.
  *
- * To add a kernel (mean-shift KDE, ...): add a member in the group of its
+ * To add a kernel: add a member in the group of its
  * stage below, write its C reference in dsp.c, assign it in au_dsp_init_c,
  * and document the data layout and the arithmetic (float vs double, order of
  * operations) that OpenFace uses, so that SIMD versions know what they must
@@ -21,9 +21,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "fhog.h"
+#include "image.h"
 
-typedef struct AuDsp {
+typedef struct AuDsp AuDsp;
+
+/* Arguments of ccnf_neurons: one CCNF expert on one area of interest. */
+typedef struct AuCcnfNeuronArgs {
+    const float *src;      /* the AOI: (resp_h + patch_h - 1) x (resp_w + patch_w - 1) floats */
+    ptrdiff_t src_stride;  /* floats between AOI rows */
+    int patch_w, patch_h;  /* the expert's support */
+    int resp_w, resp_h;    /* response positions */
+    const float *weights;  /* n_neurons x (1 + patch_w*patch_h): OpenFace's weight_matrix (bias, then
+                            * the norm-weighted weights in im2col order, xx * patch_h + yy) */
+    const double *two_alpha; /* n_neurons: 2 alpha of each neuron, 0 for a neuron OpenFace skips */
+    int n_neurons;
+    /* work space: im2col (1 + patch_w*patch_h) x n_pos, pre n_neurons x n_pos,
+     * scratch au_dsp_ccnf_scratch_floats (all 64-byte aligned) */
+    float *im2col, *pre, *scratch;
+    /* the table whose ccnf_im2col_norm and ccnf_sigmoid_acc the C reference composes */
+    const AuDsp *dsp;
+} AuCcnfNeuronArgs;
+
+struct AuDsp {
     /* ---- CCNF patch experts (CCNF_patch_expert::ResponseOpenBlas) ---- */
 
     /* OpenFace's im2colContrastNormBias, written transposed, i.e. straight
@@ -60,6 +81,64 @@ typedef struct AuDsp {
      * boundary: none did in checkdsp or in the 2120 reference maps.) */
     void (*ccnf_sigmoid_acc)(float *resp, const float *pre, int n, double two_alpha);
 
+    /* Steps 1-3 of the CCNF response (ccnf_response.h) for one expert:
+     * acc[p] = sum over the neurons i with two_alpha[i] != 0, in order, of
+     * two_alpha[i] / (1 + exp(-(weights_i . [1, normalised patch at p]))),
+     * positions x-major (p = x * resp_h + y) as OpenFace's im2col. The C
+     * reference is OpenFace's ResponseOpenBlas: a->dsp->ccnf_im2col_norm,
+     * OpenBLAS sgemm with OpenFace's arguments, a->dsp->ccnf_sigmoid_acc per
+     * neuron (bit-exact with the C table). Fast versions (au_dsp_init_fast)
+     * skip the im2col: with the AOI centred on one of its pixels, w . (x -
+     * mean) / norm = (w . x - mean * sum(w)) / norm, the patch sums of x and
+     * x^2 from separable box sums in double, w . x as one correlation per
+     * neuron with FMA, and the sigmoid in float with a polynomial exp.
+     * Tolerance: |acc - acc_ref| <= 2e-5 * sum of two_alpha (checkdsp). */
+    void (*ccnf_neurons)(float *acc, const AuCcnfNeuronArgs *a);
+
+    /* Step 4, the CCNF edge potentials: out[j] = sum over i < n of
+     * sigma[j * n + i] * vec[i] (the n x n Sigma, row-major, times vec;
+     * Sigma is symmetric, so this is also OpenFace's vec^T Sigma). C
+     * reference: OpenBLAS sgemm with ResponseOpenBlas's arguments (which read
+     * Sigma column-major). Fast versions: FMA dot products, |out - out_ref|
+     * <= 1e-5 * sum over i of |sigma[j * n + i] * vec[i]| (checkdsp). */
+    void (*ccnf_sigma_matvec)(float *out, const float *vec, const float *sigma, int n);
+
+    /* ---- CLNF fitting ---- */
+
+    /* The area of interest of one landmark: cv::warpAffine(src, dst, M,
+     * dst size, WARP_INVERSE_MAP | INTER_LINEAR) with a constant 0 border,
+     * M the 2x3 map from dst to src pixels. C reference:
+     * au_warp_affine_f32 (OpenCV's fixed-point coordinates and 1/32
+     * interpolation table, bit-exact). SIMD versions are bit-exact too. */
+    AuStatus (*warp_affine_f32)(const AuImageF32 *src, AuImageF32 *dst, const double M[6], AuError *err);
+
+    /* The KDE mean shift of one landmark: AuMeanShiftKernel of
+     * mean_shift.h (sums in float, row by row). Fast versions sum in
+     * another order: |out - out_ref| <= 1e-4 pixels (checkdsp). */
+    void (*mean_shift)(const float *response, const float *kde_row, int window, float dx, float dy, float out[2]);
+
+    /* The Gauss-Newton Hessian of NU-RLMS: H (np x np, row-major) +=
+     * J^T (W J), J the 2n x np Jacobian and Jwt = (W J)^T (np x 2n), both
+     * row-major. C reference: OpenBLAS sgemm with OpenFace's arguments. Fast
+     * versions (W diagonal, so H symmetric) compute the upper triangle with
+     * FMA and mirror it: |H - H_ref| <= 1e-5 * sum over k of |J[k][i] *
+     * Jwt[j][k]| (checkdsp). */
+    void (*gn_hessian)(float *H, const float *J, const float *Jwt, int np, int n2);
+
+    /* The Gauss-Newton right-hand side rhs = Jwt v (np rows of 2n). C
+     * reference: au_cv_gemv_f32 (OpenCV's gemm kernel, double sums). Fast
+     * versions: float FMA, |rhs - rhs_ref| <= 1e-5 * sum over k of |Jwt[i][k]
+     * v[k]| (checkdsp). */
+    void (*gn_rhs)(float *rhs, const float *Jwt, const float *v, int np, int n2);
+
+    /* Solves A x = b for the symmetric positive definite n x n A (row-major)
+     * by Cholesky; L is n x n scratch. Returns 0 (x = 0) when A is not
+     * positive definite. C reference: au_cv_solve_cholesky_f32 (OpenCV's
+     * cv::solve(DECOMP_CHOLESKY)). Fast versions: float FMA dot products,
+     * |x - x_ref| <= 1e-4 * (|x_ref|_max + 1e-3) on well-conditioned systems
+     * (checkdsp). */
+    int (*chol_solve)(const float *A, int n, const float *b, float *x, float *L);
+
     /* ---- FHOG (dlib's extract_fhog_features) ---- */
 
     /* Gradient, orientation bin and magnitude of one row of pixels: the
@@ -95,20 +174,27 @@ typedef struct AuDsp {
     void (*bgr_to_gray_u8)(uint8_t *gray, const uint8_t *bgr, int n);
     /* n 8-bit values to float (exact), as Mat::convertTo(CV_32F). */
     void (*u8_to_f32)(float *dst, const uint8_t *src, int n);
-} AuDsp;
+};
 
-/* Floats of scratch ccnf_im2col_norm needs (any version): the AOI, and
- * patch_h copies of its rows as (resp_w + patch_w - 1) x resp_h blocks plus
- * 8 floats, in which SIMD versions read every patch pixel of 8 consecutive
- * positions as one contiguous vector. Increases with each argument, so the
- * largest sizes give a buffer for all smaller ones. */
+/* Floats of scratch ccnf_im2col_norm and ccnf_neurons need (any version):
+ * the AOI, and patch_h copies of its rows as (resp_w + patch_w - 1) x resp_h
+ * blocks plus 32 floats, in which SIMD versions read every patch pixel of 8
+ * consecutive positions as one contiguous vector, and per-position sums.
+ * Increases with each argument, so the largest sizes give a buffer for all
+ * smaller ones. */
 size_t au_dsp_ccnf_scratch_floats(int patch_w, int patch_h, int resp_w, int resp_h);
 
 /* Fills every member with the C reference implementation. */
 void au_dsp_init_c(AuDsp *dsp);
 
 /* The C references, then the SIMD versions cpu_flags (AuCpuFlag bits from
- * au_cpu_flags) allow, on x86-64 builds with GCC or clang. */
+ * au_cpu_flags) allow, on x86-64 builds with GCC or clang: those that are
+ * bit-exact, or within 1 float ulp where stated (the CCNF sigmoid's exp). */
 void au_dsp_init(AuDsp *dsp, unsigned cpu_flags);
+
+/* au_dsp_init, then the faster versions whose contract above states a
+ * tolerance (reordered float sums, FMA, polynomial exp): the simd variant's
+ * table (config.h, AU_CFG_SIMD=2). */
+void au_dsp_init_fast(AuDsp *dsp, unsigned cpu_flags);
 
 #endif

@@ -13,6 +13,9 @@
  * bits): AU_CPU_AVX2 for the bit-exact kernels, AU_CPU_AVX2 | AU_CPU_FMA for
  * those whose contract allows FMA's rounding. */
 void au_dsp_init_avx2(AuDsp *dsp, unsigned cpu_flags);
+/* The AVX2 + FMA versions with a stated tolerance (dsp_avx2_fast.c), for
+ * au_dsp_init_fast: installed only when cpu_flags has both AVX2 and FMA. */
+void au_dsp_init_avx2_fast(AuDsp *dsp, unsigned cpu_flags);
 #else
 #define AU_DSP_HAVE_AVX2 0
 #endif

@@ -177,7 +177,7 @@ AuStatus au_text_double(AuReader *r, double *out, const char *what)
 
 AuStatus au_text_float(AuReader *r, float *out, const char *what)
 {
-    double v;
+    double v = 0; /* set on success; initialised for GCC's -Wmaybe-uninitialized once inlined (hidden visibility) */
     AuStatus st = au_text_double(r, &v, what);
     if (st)
         return st;
@@ -236,7 +236,7 @@ AuStatus au_text_line(AuReader *r, char *buf, size_t n, const char *what)
 
 AuStatus au_text_mat(AuReader *r, AuMat *m, const char *what)
 {
-    int rows, cols, type;
+    int rows = 0, cols = 0, type = 0;
     AuStatus st;
     memset(m, 0, sizeof(*m));
     if ((st = au_text_int(r, &rows, what)) || (st = au_text_int(r, &cols, what)) || (st = au_text_int(r, &type, what)))
@@ -306,7 +306,7 @@ AuStatus au_bin_bytes(AuReader *r, void *out, size_t n, const char *what)
 
 AuStatus au_bin_i32(AuReader *r, int32_t *out, const char *what)
 {
-    unsigned char b[4];
+    unsigned char b[4] = {0};
     AuStatus st = au_bin_bytes(r, b, 4, what);
     if (st)
         return st;

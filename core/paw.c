@@ -12,6 +12,8 @@
 /* GCC: the build uses -std=c11, which implies -ffp-contract=off. */
 
 #define TRI_STRIDE 10
+/* Triangles the raster scan lists per row (more: the plain search). */
+#define PAW_ROW_TRIS_MAX 512
 
 void au_paw_free(AuPaw *p)
 {
@@ -80,6 +82,8 @@ static AuStatus grid_side(double extent_plus, const char *what, int *side, AuErr
     return AU_OK;
 }
 
+static int find_in_row(const float *tri_points, int n_tris, const int *row, int n_row, float x, float y, int guess);
+
 void au_paw_set_destination(AuPaw *p, const float *destination)
 {
     const int n = p->n_points;
@@ -127,14 +131,31 @@ void au_paw_set_destination(AuPaw *p, const float *destination)
         tp[9] = ny;
     }
 
-    /* Raster scan; the previous pixel's triangle (or -1) is the next guess. */
+    /* Raster scan; the previous pixel's triangle (or -1) is the next guess.
+     * Per row, only the triangles whose y range holds the row can contain a
+     * pixel of it: find_in_row scans those, in index order, and so returns
+     * what au_paw_find_triangle returns (the others fail its bounding-box
+     * test), in a fraction of the time. */
     int curr = -1, count = 0;
+    int rows_tris[PAW_ROW_TRIS_MAX];
     for (int y = 0; y < p->height; y++) {
         float py = (float)y + p->min_y;
         int *tid = p->triangle_id + (size_t)y * (size_t)p->width;
         uint8_t *m = p->pixel_mask + (size_t)y * (size_t)p->width;
+        int n_row = -1; /* -1: too many triangles for the list, scan them all */
+        if (p->n_tris <= PAW_ROW_TRIS_MAX) {
+            n_row = 0;
+            for (int t = 0; t < p->n_tris; t++) {
+                const float *tp = p->tri_points + TRI_STRIDE * t;
+                if (!(tp[7] < py || tp[9] > py))
+                    rows_tris[n_row++] = t;
+            }
+        }
         for (int x = 0; x < p->width; x++) {
-            curr = au_paw_find_triangle(p->tri_points, p->n_tris, (float)x + p->min_x, py, curr);
+            if (n_row >= 0)
+                curr = find_in_row(p->tri_points, p->n_tris, rows_tris, n_row, (float)x + p->min_x, py, curr);
+            else
+                curr = au_paw_find_triangle(p->tri_points, p->n_tris, (float)x + p->min_x, py, curr);
             tid[x] = curr;
             m[x] = curr != -1;
             count += curr != -1;
@@ -268,6 +289,22 @@ static inline int point_in_triangle(float x0, float y0, const float *t)
     return same_side(x0, y0, t[0], t[1], t[2], t[3], t[4], t[5]) &&
            same_side(x0, y0, t[2], t[3], t[0], t[1], t[4], t[5]) &&
            same_side(x0, y0, t[4], t[5], t[0], t[1], t[2], t[3]);
+}
+
+/* au_paw_find_triangle restricted to the triangles `row` (ascending) whose
+ * y range holds y: the same answer when those are all such triangles. */
+static int find_in_row(const float *tri_points, int n_tris, const int *row, int n_row, float x, float y, int guess)
+{
+    if (guess >= 0 && guess < n_tris && point_in_triangle(x, y, tri_points + TRI_STRIDE * guess))
+        return guess;
+    for (int k = 0; k < n_row; k++) {
+        const float *t = tri_points + TRI_STRIDE * row[k];
+        if (t[6] < x || t[8] > x)
+            continue;
+        if (point_in_triangle(x, y, t))
+            return row[k];
+    }
+    return -1;
 }
 
 int au_paw_find_triangle(const float *tri_points, int n_tris, float x, float y, int guess)

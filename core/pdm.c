@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp.h"
 #include "linalg.h"
 #include "model_io.h"
 #include "rotation.h"
@@ -470,12 +471,24 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
         jacobian_v(&v, loc, g, cols, NULL, 0, w->J, w->Jt, w->shape3d_b);
         /* J^T r (OpenCV's kernel), then minus reg * loc (cv::gemm with alpha -1,
          * beta 1: a double difference rounded once). */
-        au_cv_gemv_f32(w->Jt, cols, rows, rows, w->resid, 1.0, NULL, 0.0, w->rhs);
+        if (w->dsp)
+            w->dsp->gn_rhs(w->rhs, w->Jt, w->resid, cols, rows);
+        else
+            au_cv_gemv_f32(w->Jt, cols, rows, rows, w->resid, 1.0, NULL, 0.0, w->rhs);
         for (int j = 0; j < m; j++) {
             double prod = (double)w->reg[j] * loc[j];
             w->rhs[6 + j] = (float)(prod * -1.0 + (double)w->rhs[6 + j] * 1.0);
         }
-        au_pdm_solve_step(w->J, w->Jt, rows, cols, w->regd, w->rhs, w->delta, w->hess, w->chol);
+        if (w->dsp) {
+            /* au_pdm_solve_step through the table */
+            memset(w->hess, 0, (size_t)cols * cols * sizeof(float));
+            for (int j = 0; j < cols; j++)
+                w->hess[(size_t)j * cols + j] = w->regd[j];
+            w->dsp->gn_hessian(w->hess, w->J, w->Jt, cols, rows);
+            w->dsp->chol_solve(w->hess, cols, w->rhs, w->delta, w->chol);
+        } else {
+            au_pdm_solve_step(w->J, w->Jt, rows, cols, w->regd, w->rhs, w->delta, w->hess, w->chol);
+        }
         for (int j = 0; j < cols; j++)
             w->delta[j] = 0.75f * w->delta[j]; /* damped step */
         update_params_m(m, w->delta, cols, loc, g);

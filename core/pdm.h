@@ -56,6 +56,10 @@ typedef struct AuPdmWork {
     /* views into fbuf */
     float *mean_vis, *pc_vis, *lm_vis, *shape3d, *shape3d_b, *shape2d, *resid;
     float *J, *Jt, *rhs, *hess, *chol, *delta, *loc, *reg, *regd;
+    /* The kernel table CalcParams' Gauss-Newton steps use (J^T r, J^T J, the
+     * Cholesky solve): NULL (au_pdm_work_init's) for OpenFace's arithmetic,
+     * else its gn_rhs, gn_hessian and chol_solve (the simd variant's). */
+    const struct AuDsp *dsp;
 } AuPdmWork;
 
 AuStatus au_pdm_work_init(AuPdmWork *w, const AuPdm *p, AuError *err);

@@ -56,7 +56,26 @@ void au_running_median_free(AuRunningMedian *rm)
 {
     free(rm->hist);
     free(rm->median);
+    free(rm->median_bin);
+    free(rm->below);
     memset(rm, 0, sizeof(*rm));
+}
+
+AuStatus au_running_median_track(AuRunningMedian *rm, AuError *err)
+{
+    if (rm->median_bin)
+        return AU_OK;
+    rm->median_bin = calloc((size_t)rm->dim, sizeof(int));
+    rm->below = calloc((size_t)rm->dim, sizeof(int));
+    if (!rm->median_bin || !rm->below) {
+        free(rm->median_bin);
+        free(rm->below);
+        rm->median_bin = rm->below = NULL;
+        return au_error_set(err, AU_ERR_NOMEM, "running median: out of memory for %d dimensions", rm->dim);
+    }
+    /* bin 0 with nothing below it is a valid start for any histogram: the
+     * next read moves up from there */
+    return AU_OK;
 }
 
 void au_running_median_reset(AuRunningMedian *rm)
@@ -65,6 +84,10 @@ void au_running_median_reset(AuRunningMedian *rm)
         memset(rm->hist, 0, (size_t)rm->dim * (size_t)rm->num_bins * sizeof(int));
     if (rm->median)
         memset(rm->median, 0, (size_t)rm->dim * sizeof(double));
+    if (rm->median_bin)
+        memset(rm->median_bin, 0, (size_t)rm->dim * sizeof(int));
+    if (rm->below)
+        memset(rm->below, 0, (size_t)rm->dim * sizeof(int));
     rm->count = 0;
 }
 
@@ -87,8 +110,12 @@ void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int
     /* OpenFace first sets the median to the descriptor when the histogram is
      * created; every path below overwrites every value, so that is skipped. */
     if (add) {
-        for (int i = 0; i < dim; i++)
-            rm->hist[(size_t)i * (size_t)nb + (size_t)au_running_median_bin(rm, descriptor[i])]++;
+        for (int i = 0; i < dim; i++) {
+            const int b = au_running_median_bin(rm, descriptor[i]);
+            rm->hist[(size_t)i * (size_t)nb + (size_t)b]++;
+            if (rm->below && b < rm->median_bin[i])
+                rm->below[i]++;
+        }
         rm->count++;
     }
     if (rm->count == 1) {
@@ -98,6 +125,24 @@ void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int
     const int cutoff = (rm->count + 1) / 2;
     const double bin_width = rm->length / (double)nb;
     const double half_bin = 0.5 * rm->length / (double)nb;
+    if (rm->median_bin) {
+        /* the first bin whose cumulative count reaches cutoff, from the last
+         * one: up while the count through it falls short, down while the
+         * count below it already reaches cutoff */
+        for (int i = 0; i < dim; i++) {
+            const int *h = rm->hist + (size_t)i * (size_t)nb;
+            int j = rm->median_bin[i], below = rm->below[i];
+            while (j < nb - 1 && below + h[j] < cutoff)
+                below += h[j++];
+            while (j > 0 && below >= cutoff)
+                below -= h[--j];
+            rm->median_bin[i] = j;
+            rm->below[i] = below;
+            if (below + h[j] >= cutoff)
+                rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
+        }
+        return;
+    }
     for (int i = 0; i < dim; i++) {
         const int *h = rm->hist + (size_t)i * (size_t)nb;
         int cum = 0;

@@ -42,6 +42,9 @@ typedef struct AuRunningMedian {
     int count;    /* descriptors added to the histogram (OpenFace's hist_count) */
     int *hist;    /* dim x num_bins counts, row-major */
     double *median; /* dim values */
+    /* au_running_median_track: per dimension, the bin the median was last
+     * read from and the count below it (NULL: OpenFace's full scan) */
+    int *median_bin, *below;
 } AuRunningMedian;
 
 /* Prepares an empty median of dim values with num_bins bins over
@@ -61,6 +64,12 @@ void au_running_median_reset(AuRunningMedian *rm);
  *   successful frame yet) that is the centre of bin 0 everywhere.
  * A NaN value is counted in bin 0 (OpenFace's cast of NaN is undefined). */
 void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int add);
+
+/* From now on, re-read the median by moving from the previous median bin
+ * (counting what is added below it) instead of scanning each histogram from
+ * bin 0: the same bin, so the same medians bit for bit, in time that does
+ * not grow with the median's bin (the simd variant's; OpenFace scans). */
+AuStatus au_running_median_track(AuRunningMedian *rm, AuError *err);
 
 /* OpenFace's hog_desc_median.setTo(0, hog_desc_median < 0), applied after each
  * HOG update. */

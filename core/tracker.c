@@ -21,6 +21,8 @@
 
 #include "au/au.h"
 #include "clnf.h"
+#include "config.h"
+#include "cpu.h"
 #include "dsp.h"
 #include "face_align.h"
 #include "face_analyser.h"
@@ -116,6 +118,13 @@ struct AuTracker {
     AuRectF *img_boxes;        /* this image's MTCNN boxes */
     AuFrameResult *img_faces;  /* this image's results, handed out to the caller */
     int img_cap;
+    /* frame skipping (config.h AU_CFG_FRAME_SKIP): frames since the last
+     * fit, the landmarks of the fit before it and how far apart, and the
+     * landmarks' mean motion per frame between those two fits */
+    int since_fit, fit_gap;
+    float prev_fit_landmarks[2 * AU_N_LANDMARKS];
+    double fit_motion;
+    float fit_vel[2]; /* mean landmark motion per frame between the last two fits (x, y) */
 };
 
 void au_tracker_options_default(AuTrackerOptions *o)
@@ -182,9 +191,20 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         t->opts = *opts;
     t->params = ms->params;
     t->failures_in_a_row = -1;
-    au_dsp_init_c(&t->dsp);
     const AuModels *m = &ms->m;
     AuStatus st;
+#if AU_CFG_SIMD
+    /* the SIMD kernels this CPU has (AU_CPU_MASK may restrict them) */
+    unsigned cpu_flags = 0;
+    if ((st = au_cpu_flags(&cpu_flags, err)))
+        goto fail;
+    if (AU_CFG_SIMD >= 2)
+        au_dsp_init_fast(&t->dsp, cpu_flags);
+    else
+        au_dsp_init(&t->dsp, cpu_flags);
+#else
+    au_dsp_init_c(&t->dsp);
+#endif
     if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
@@ -219,6 +239,19 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
     if ((st = au_predictor_init(&t->img_pred, &m->au_static, AU_FACE_ANALYSER_HOG_LEN,
                                 au_geom_descriptor_size(&m->au_pdm), err)))
         goto fail;
+    t->fhog.row_fn = t->dsp.fhog_row;
+#if AU_CFG_SIMD
+    if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
+        goto fail;
+    /* CalcParams of the AU alignment through the table too */
+    t->au_work.dsp = &t->dsp;
+#endif
+#if AU_CFG_SIMD >= 2
+    /* running medians read from the previous median bin (same values) */
+    if ((st = au_running_median_track(&t->fa.hog_median, err)) ||
+        (st = au_running_median_track(&t->fa.geom_median, err)))
+        goto fail;
+#endif
     t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
     t->img_hog = malloc(sizeof(double) * AU_FACE_ANALYSER_HOG_LEN);
     t->img_geom = malloc(sizeof(double) * (size_t)au_geom_descriptor_size(&m->au_pdm));
@@ -413,6 +446,51 @@ static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
 }
 
 
+/* Whether this frame skips CLNF (config.h AU_CFG_FRAME_SKIP): only while
+ * tracking holds with a validated last fit whose landmarks moved at most
+ * AU_CFG_SKIP_MAX_MOTION pixels per frame since the fit before, never when a
+ * detection is due. On a skipped frame the last fit's parameters stay, or
+ * (AU_CFG_SKIP_EXTRAPOLATE) its translation moves on at the rate of the last
+ * two fits. */
+static int skip_fit(AuTracker *t, int *gap)
+{
+    const int skipped = t->since_fit; /* frames skipped since the last fit */
+    if (AU_CFG_FRAME_SKIP <= 1 || !t->tracking_initialised || !t->detection_success || t->override_pending ||
+        t->fit_gap == 0 || t->fit_motion > AU_CFG_SKIP_MAX_MOTION || skipped + 1 >= AU_CFG_FRAME_SKIP) {
+        t->since_fit = 0;
+        *gap = skipped + 1; /* frames from the last fit to this one */
+        return 0;
+    }
+    t->since_fit = skipped + 1;
+    if (AU_CFG_SKIP_EXTRAPOLATE) {
+        float g[6];
+        memcpy(g, t->clnf.params_global, sizeof(g));
+        g[4] += t->fit_vel[0];
+        g[5] += t->fit_vel[1];
+        au_clnf_set_params(&t->clnf, g, t->clnf.params_local);
+    }
+    return 1;
+}
+
+/* After a fit: how far the landmarks moved per frame since the previous fit. */
+static void note_fit(AuTracker *t, int gap)
+{
+    const int n = t->clnf.n < AU_N_LANDMARKS ? t->clnf.n : AU_N_LANDMARKS;
+    double sum = 0, sx = 0, sy = 0;
+    for (int i = 0; i < n; i++) {
+        const double dx = t->clnf.landmarks[i] - t->prev_fit_landmarks[i];
+        const double dy = t->clnf.landmarks[i + n] - t->prev_fit_landmarks[i + n];
+        sum += hypot(dx, dy);
+        sx += dx;
+        sy += dy;
+    }
+    t->fit_motion = t->fit_gap > 0 && gap > 0 ? sum / n / gap : INFINITY;
+    t->fit_vel[0] = gap > 0 ? (float)(sx / n / gap) : 0;
+    t->fit_vel[1] = gap > 0 ? (float)(sy / n / gap) : 0;
+    t->fit_gap = gap;
+    memcpy(t->prev_fit_landmarks, t->clnf.landmarks, sizeof(float) * 2 * (size_t)n);
+}
+
 AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult *r, AuError *err)
 {
     if (t->finished)
@@ -427,13 +505,22 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     }
     AuImageU8 gray = {in->width, in->height, 1, in->gray_stride, (uint8_t *)in->gray};
     AuImageU8 bgr = {in->width, in->height, 3, in->bgr_stride, (uint8_t *)in->bgr};
-    au_gray_u8_to_f32(&gray, &t->grayf);
     t->frame_bgr = &bgr;
     t->frame_gray = &gray;
 
-    int success = 0;
-    if ((st = detect_in_video(t, &success, err)))
-        return st;
+    int success = 0, gap = 1;
+    if (AU_CFG_FRAME_SKIP > 1 && skip_fit(t, &gap)) {
+        /* this frame keeps the last fit (and its validation) */
+        success = t->detection_success;
+    } else {
+        /* the float image CLNF samples (only fitted frames need it) */
+        for (int y = 0; y < in->height; y++)
+            t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
+        if ((st = detect_in_video(t, &success, err)))
+            return st;
+        if (AU_CFG_FRAME_SKIP > 1)
+            note_fit(t, success ? gap : 0);
+    }
 
     memset(r, 0, sizeof(*r));
     r->frame_number = in->frame_number;

@@ -1,8 +1,10 @@
 /* The variant entry point (au/au_variant.h): the table of this build's
  * pipeline functions. The variant's name, purpose and definitions come from
  * the variant table (variants/) through compile definitions; a build outside
- * the table (the static library the tests link) is the baseline. */
+ * the table (the static library the tests link) is the baseline. The knob
+ * values come from config.h, resolved. */
 #include "au/au_variant.h"
+#include "config.h"
 
 #ifndef AU_VARIANT_NAME
 #define AU_VARIANT_NAME "baseline"
@@ -20,7 +22,7 @@ static const AuVariantApi VARIANT_API = {
     .name = AU_VARIANT_NAME,
     .purpose = AU_VARIANT_PURPOSE,
     .definitions = AU_VARIANT_DEFINITIONS,
-    .config = "",
+    .config = AU_CFG_STRING,
     .model_set_load = au_model_set_load,
     .model_set_free = au_model_set_free,
     .tracker_options_default = au_tracker_options_default,
@@ -35,7 +37,9 @@ static const AuVariantApi VARIANT_API = {
     .tracker_process_image = au_tracker_process_image,
 };
 
-const AuVariantApi *au_variant_entry_v1(uint32_t abi_version)
+/* The one symbol a variant library exports (the libraries are built with
+ * -fvisibility=hidden and a version script naming only this). */
+__attribute__((visibility("default"))) const AuVariantApi *au_variant_entry_v1(uint32_t abi_version)
 {
     return abi_version == AU_VARIANT_ABI_VERSION ? &VARIANT_API : NULL;
 }

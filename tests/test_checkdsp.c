@@ -8,7 +8,10 @@
  *   test_checkdsp --bench   the checks, then ns per call of C and SIMD and
  *                           the speed-up (printed, never asserted)
  *
- * AU_CPU_MASK (hex, see cpu.h) limits the ISA levels tried. */
+ * The levels are the tables au_dsp_init makes for each ISA (bit-exact
+ * kernels), then au_dsp_init_fast's ("fast": the kernels with a stated
+ * tolerance, the simd variant's table). AU_CPU_MASK (hex, see cpu.h) limits
+ * the ISA levels tried. */
 #include "autest.h"
 
 #include <math.h>
@@ -21,6 +24,8 @@
 #include "cpu.h"
 #include "dsp.h"
 #include "fhog.h"
+#include "image.h"
+#include "mean_shift.h"
 #include "refcsv.h"
 
 /* The reference sums computed here must not be fused either (variant flags
@@ -36,13 +41,16 @@
 typedef struct Level {
     const char *name;
     unsigned flags;
+    int fast; /* au_dsp_init_fast instead of au_dsp_init */
 } Level;
 
 /* in increasing order: a kernel is new at the first level whose table has it */
 static const Level levels[] = {
-    {"avx2", AU_CPU_AVX2},
-    {"avx2+fma", AU_CPU_AVX2 | AU_CPU_FMA},
-    {"avx512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512},
+    {"avx2", AU_CPU_AVX2, 0},
+    {"avx2+fma", AU_CPU_AVX2 | AU_CPU_FMA, 0},
+    {"avx512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512, 0},
+    {"fast", AU_CPU_AVX2 | AU_CPU_FMA, 1},
+    {"fast512", AU_CPU_AVX2 | AU_CPU_FMA | AU_CPU_AVX512, 1},
 };
 #define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
 
@@ -74,7 +82,10 @@ static int setup(void **state)
     au_fhog_orientation_table(s->orient);
     for (int l = 0; l < N_LEVELS; l++) {
         s->usable[l] = (s->cpu & levels[l].flags) == levels[l].flags;
-        au_dsp_init(&s->tab[l], s->usable[l] ? levels[l].flags : 0);
+        if (levels[l].fast)
+            au_dsp_init_fast(&s->tab[l], s->usable[l] ? levels[l].flags : 0);
+        else
+            au_dsp_init(&s->tab[l], s->usable[l] ? levels[l].flags : 0);
     }
     *state = s;
     return 0;
@@ -90,12 +101,17 @@ static int teardown(void **state)
 
 /* Whether the member at offset (of size bytes) in level l's table is a
  * version first installed at that level: the CPU has the level, and the
- * pointer is neither the C reference's nor the previous level's. */
+ * pointer is neither the C reference's nor that of any lower level the CPU
+ * has. */
 static int new_at_level(const State *s, int l, size_t offset, size_t size)
 {
     const char *cur = (const char *)&s->tab[l] + offset;
-    return s->usable[l] && memcmp(cur, (const char *)&s->ref + offset, size) &&
-           (l == 0 || memcmp(cur, (const char *)&s->tab[l - 1] + offset, size));
+    if (!s->usable[l] || !memcmp(cur, (const char *)&s->ref + offset, size))
+        return 0;
+    for (int k = 0; k < l; k++)
+        if (s->usable[k] && !memcmp(cur, (const char *)&s->tab[k] + offset, size))
+            return 0;
+    return 1;
 }
 #define NEW_AT_LEVEL(s, l, member) new_at_level(s, l, offsetof(AuDsp, member), sizeof((s)->ref.member))
 
@@ -126,8 +142,14 @@ typedef struct Member {
     size_t offset, size;
 } Member;
 static const Member members[] = {
-    {MEMBER(ccnf_im2col_norm)}, {MEMBER(ccnf_sigmoid_acc)}, {MEMBER(fhog_row)},
-    {MEMBER(vecmat_f64)},       {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},
+    {MEMBER(ccnf_im2col_norm)}, {MEMBER(ccnf_sigmoid_acc)},  {MEMBER(fhog_row)},   {MEMBER(vecmat_f64)},
+    {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},         {MEMBER(ccnf_neurons)}, {MEMBER(ccnf_sigma_matvec)},
+    {MEMBER(warp_affine_f32)},  {MEMBER(mean_shift)},        {MEMBER(gn_hessian)}, {MEMBER(gn_rhs)},
+    {MEMBER(chol_solve)},
+};
+enum {
+    M_IM2COL, M_SIGMOID, M_FHOG, M_VECMAT, M_GRAY, M_F32, M_NEURONS, M_SIGMA, M_WARP, M_MEANSHIFT, M_HESSIAN,
+    M_RHS, M_CHOL
 };
 
 /* Which versions of each kernel these CPU flags give (the tests below check
@@ -658,6 +680,354 @@ static void test_image_conversion(void **state)
     assert_memory_equal(g, ((const uint8_t[]){76, 150, 29, 255, 0, 128}), 6);
 }
 
+/* ---- CCNF neurons and Sigma product: within the tolerances of dsp.h ---- */
+
+typedef struct NeuronCase {
+    int patch_w, patch_h, resp_w, resp_h, n_neurons, stride_pad;
+    int kind; /* 0 random 0..255, 1 constant, 2 smooth image with noise, 3 few levels */
+} NeuronCase;
+
+static const NeuronCase neuron_cases[] = {
+    {11, 11, 11, 11, 7, 0, 0}, {11, 11, 9, 9, 7, 3, 2}, {11, 11, 7, 7, 7, 0, 0}, {11, 11, 5, 5, 7, 1, 2},
+    {11, 11, 3, 3, 7, 0, 0},   {11, 11, 1, 1, 7, 0, 2}, {11, 11, 15, 15, 7, 0, 2}, {11, 11, 9, 9, 1, 0, 0},
+    {11, 11, 9, 9, 9, 0, 2},   {5, 3, 9, 17, 5, 1, 0},  {3, 5, 17, 16, 12, 0, 3}, {1, 1, 1, 1, 2, 0, 0},
+    {2, 2, 2, 2, 3, 0, 3},     {11, 11, 3, 3, 7, 0, 1}, {11, 11, 9, 9, 70, 0, 2},
+};
+
+static float neuron_pixel(uint32_t *seed, int kind, int u, int v)
+{
+    switch (kind) {
+    case 1:
+        return 77.0f;
+    case 2: /* a smooth gradient with camera-like noise, as the warped AOIs */
+        return 90.0f + 3.0f * (float)u - 2.0f * (float)v + 8.0f * sinf(0.7f * (float)(u + 2 * v)) +
+               rng_float(seed, -2.0f, 2.0f);
+    case 3:
+        return (float)(rng_next(seed) % 3);
+    default:
+        return rng_float(seed, 0.0f, 255.0f);
+    }
+}
+
+static void run_neuron_case(const State *s, int l, const NeuronCase *c, uint32_t seed, double *worst_rel)
+{
+    const int aw = c->resp_w + c->patch_w - 1, ah = c->resp_h + c->patch_h - 1, stride = aw + c->stride_pad;
+    const int k = 1 + c->patch_w * c->patch_h, n_pos = c->resp_w * c->resp_h, nn = c->n_neurons;
+    float *src = xmalloc(sizeof(float) * ((size_t)stride * (ah - 1) + aw));
+    for (int v = 0; v < ah; v++)
+        for (int u = 0; u < aw; u++)
+            src[(size_t)v * stride + u] = neuron_pixel(&seed, c->kind, u, v);
+    /* weights of the magnitude of the models' (bias and norm weights folded in) */
+    float *w = xmalloc(sizeof(float) * (size_t)nn * k);
+    double *two_alpha = xmalloc(sizeof(double) * (size_t)nn);
+    double alpha_sum = 0;
+    for (int i = 0; i < nn; i++) {
+        w[(size_t)i * k] = rng_float(&seed, -3.0f, 3.0f);
+        for (int j = 1; j < k; j++)
+            w[(size_t)i * k + j] = rng_float(&seed, -1.5f, 1.5f);
+        two_alpha[i] = i % 4 == 3 ? 0.0 : 2.0 * (double)rng_float(&seed, 0.01f, 3.0f);
+        alpha_sum += two_alpha[i];
+    }
+    float *im2col = xmalloc(sizeof(float) * (size_t)k * n_pos), *pre = xmalloc(sizeof(float) * (size_t)nn * n_pos);
+    float *scratch = xmalloc(sizeof(float) * au_dsp_ccnf_scratch_floats(c->patch_w, c->patch_h, c->resp_w, c->resp_h));
+    float *want = xmalloc(sizeof(float) * (size_t)n_pos), *got = xmalloc(sizeof(float) * (size_t)n_pos);
+    AuCcnfNeuronArgs a = {src, stride, c->patch_w, c->patch_h, c->resp_w, c->resp_h, w, two_alpha, nn,
+                          im2col, pre, scratch, &s->ref};
+    memset(want, 0xff, sizeof(float) * (size_t)n_pos);
+    memset(got, 0xff, sizeof(float) * (size_t)n_pos);
+    s->ref.ccnf_neurons(want, &a);
+    a.dsp = &s->tab[l];
+    s->tab[l].ccnf_neurons(got, &a);
+    const double tol = 2e-5 * alpha_sum;
+    for (int p = 0; p < n_pos; p++) {
+        const double d = fabs((double)got[p] - (double)want[p]);
+        if (!(d <= tol))
+            fail_msg("ccnf_neurons %s: patch %dx%d, %dx%d positions, %d neurons, kind %d: position %d: %.9g, C %.9g "
+                     "(|diff| %.3g > %.3g)",
+                     levels[l].name, c->patch_w, c->patch_h, c->resp_w, c->resp_h, nn, c->kind, p, got[p], want[p],
+                     d, tol);
+        *worst_rel = fmax(*worst_rel, d / alpha_sum);
+    }
+    free(src);
+    free(w);
+    free(two_alpha);
+    free(im2col);
+    free(pre);
+    free(scratch);
+    free(want);
+    free(got);
+}
+
+static void test_ccnf_neurons(void **state)
+{
+    const State *s = *state;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, ccnf_neurons))
+            continue;
+        double worst = 0;
+        int n = 0;
+        for (size_t i = 0; i < sizeof(neuron_cases) / sizeof(neuron_cases[0]); i++)
+            for (uint32_t seed = 1; seed <= 3; seed++, n++)
+                run_neuron_case(s, l, &neuron_cases[i], seed * 104729u + (uint32_t)i, &worst);
+        print_message("ccnf_neurons %s: %d cases, worst |diff| %.3g x sum(2 alpha) (tolerance 2e-5)\n", levels[l].name,
+                      n, worst);
+    }
+}
+
+static void test_ccnf_sigma_matvec(void **state)
+{
+    const State *s = *state;
+    static const int sizes[] = {1, 9, 25, 49, 81, 121, 225, 7, 65, 130};
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, ccnf_sigma_matvec))
+            continue;
+        uint32_t seed = 99;
+        double worst = 0;
+        for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+            const int n = sizes[t];
+            float *vec = xmalloc(sizeof(float) * (size_t)n), *sig = xmalloc(sizeof(float) * (size_t)n * n);
+            float *want = xmalloc(sizeof(float) * (size_t)n), *got = xmalloc(sizeof(float) * (size_t)n);
+            for (int i = 0; i < n; i++)
+                vec[i] = rng_float(&seed, 0.0f, 20.0f);
+            for (int i = 0; i < n * n; i++)
+                sig[i] = rng_float(&seed, -0.5f, 1.0f);
+            s->ref.ccnf_sigma_matvec(want, vec, sig, n);
+            s->tab[l].ccnf_sigma_matvec(got, vec, sig, n);
+            for (int j = 0; j < n; j++) {
+                double mag = 0;
+                for (int i = 0; i < n; i++)
+                    mag += fabs((double)vec[i] * sig[(size_t)j * n + i]);
+                const double d = fabs((double)got[j] - want[j]);
+                if (!(d <= 1e-5 * mag + 1e-30))
+                    fail_msg("ccnf_sigma_matvec %s: n %d, output %d: %.9g, C %.9g", levels[l].name, n, j, got[j],
+                             want[j]);
+                worst = fmax(worst, d / (mag + 1e-30));
+            }
+            free(vec);
+            free(sig);
+            free(want);
+            free(got);
+        }
+        print_message("ccnf_sigma_matvec %s: worst |diff| %.3g x sum |products| (tolerance 1e-5)\n", levels[l].name,
+                      worst);
+    }
+}
+
+/* ---- warp_affine_f32: bit-exact, inside the image and across its borders ---- */
+
+static void test_warp_affine_f32(void **state)
+{
+    const State *s = *state;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, warp_affine_f32))
+            continue;
+        AuError err = {0};
+        AuImageF32 img = {0}, want = {0}, got = {0};
+        uint32_t seed = 4242;
+        assert_int_equal(au_image_f32_alloc(&img, 97, 61, &err), AU_OK);
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                au_image_f32_row(&img, y)[x] = rng_float(&seed, 0.0f, 255.0f);
+        int n = 0;
+        for (int trial = 0; trial < 300; trial++, n++) {
+            const int dw = 1 + (int)(rng_next(&seed) % 30), dh = 1 + (int)(rng_next(&seed) % 30);
+            assert_int_equal(au_image_f32_alloc(&want, dw, dh, &err), AU_OK);
+            assert_int_equal(au_image_f32_alloc(&got, dw, dh, &err), AU_OK);
+            /* a similarity as Patch_experts::Response builds them; a third
+             * of the AOIs reach over the border */
+            const double ang = rng_float(&seed, -0.6f, 0.6f), sc = rng_float(&seed, 0.5f, 2.5f);
+            const double a1 = sc * cos(ang), b1 = sc * sin(ang);
+            const float cx = trial % 3 == 0 ? rng_float(&seed, -10.0f, 107.0f) : rng_float(&seed, 25.0f, 72.0f);
+            const float cy = trial % 3 == 0 ? rng_float(&seed, -10.0f, 71.0f) : rng_float(&seed, 25.0f, 36.0f);
+            const double M[6] = {a1, -b1, cx - a1 * (dw - 1) / 2.0 + b1 * (dw - 1) / 2.0,
+                                 b1, a1,  cy - a1 * (dw - 1) / 2.0 - b1 * (dw - 1) / 2.0};
+            for (int y = 0; y < dh; y++)
+                for (int x = 0; x < dw; x++)
+                    au_image_f32_row(&want, y)[x] = au_image_f32_row(&got, y)[x] = NAN;
+            assert_int_equal(s->ref.warp_affine_f32(&img, &want, M, &err), AU_OK);
+            assert_int_equal(s->tab[l].warp_affine_f32(&img, &got, M, &err), AU_OK);
+            for (int y = 0; y < dh; y++)
+                if (memcmp(au_image_f32_row(&want, y), au_image_f32_row(&got, y), sizeof(float) * (size_t)dw))
+                    fail_msg("warp_affine_f32 %s: trial %d, %dx%d, row %d differs", levels[l].name, trial, dw, dh, y);
+            au_image_f32_free(&want);
+            au_image_f32_free(&got);
+        }
+        au_image_f32_free(&img);
+        print_message("warp_affine_f32 %s: %d warps bit-exact\n", levels[l].name, n);
+    }
+}
+
+/* ---- mean shift: within 1e-4 pixels ---- */
+
+static void test_mean_shift(void **state)
+{
+    const State *s = *state;
+    static const int windows[] = {3, 5, 7, 9, 11, 15};
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, mean_shift))
+            continue;
+        uint32_t seed = 31337;
+        double worst = 0;
+        for (size_t wi = 0; wi < sizeof(windows) / sizeof(windows[0]); wi++) {
+            const int w = windows[wi];
+            AuKdeTable t;
+            AuError err = {0};
+            assert_int_equal(au_kde_table_build(&t, w, au_kde_a_from_sigma(1.5f + 0.1f * (float)wi), &err), AU_OK);
+            float *resp = xmalloc(sizeof(float) * (size_t)w * w);
+            for (int trial = 0; trial < 50; trial++) {
+                for (int i = 0; i < w * w; i++)
+                    resp[i] = trial % 5 == 0 ? rng_float(&seed, 0.0f, 1e-3f) : rng_float(&seed, 0.0f, 30.0f);
+                float dx = rng_float(&seed, -1.0f, (float)w), dy = rng_float(&seed, -1.0f, (float)w);
+                const float *row = au_kde_table_row(&t, &dx, &dy);
+                float want[2], got[2];
+                s->ref.mean_shift(resp, row, w, dx, dy, want);
+                s->tab[l].mean_shift(resp, row, w, dx, dy, got);
+                for (int c = 0; c < 2; c++) {
+                    const double d = fabs((double)got[c] - want[c]);
+                    if (!(d <= 1e-4))
+                        fail_msg("mean_shift %s: window %d, trial %d: %.9g, C %.9g", levels[l].name, w, trial, got[c],
+                                 want[c]);
+                    worst = fmax(worst, d);
+                }
+            }
+            free(resp);
+            au_kde_table_free(&t);
+        }
+        print_message("mean_shift %s: worst |diff| %.3g px (tolerance 1e-4)\n", levels[l].name, worst);
+    }
+}
+
+/* ---- Gauss-Newton products and the Cholesky solve ---- */
+
+static void test_gauss_newton(void **state)
+{
+    const State *s = *state;
+    static const int shapes[][2] = {{6, 136}, {40, 136}, {6, 102}, {36, 102}, {16, 56}, {1, 3}, {9, 7}, {50, 200}};
+    for (int l = 0; l < N_LEVELS; l++) {
+        const int do_h = NEW_AT_LEVEL(s, l, gn_hessian), do_r = NEW_AT_LEVEL(s, l, gn_rhs);
+        if (!do_h && !do_r)
+            continue;
+        uint32_t seed = 2718;
+        double worst_h = 0, worst_r = 0;
+        for (size_t t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++) {
+            const int np = shapes[t][0], n2 = shapes[t][1];
+            float *J = xmalloc(sizeof(float) * (size_t)n2 * np), *Jwt = xmalloc(sizeof(float) * (size_t)np * n2);
+            float *H0 = xmalloc(sizeof(float) * (size_t)np * np), *H1 = xmalloc(sizeof(float) * (size_t)np * np);
+            float *v = xmalloc(sizeof(float) * (size_t)n2), *r0 = xmalloc(sizeof(float) * (size_t)np),
+                  *r1 = xmalloc(sizeof(float) * (size_t)np);
+            for (int k = 0; k < n2; k++) {
+                /* a diagonal weight per coordinate (1 or a patch confidence) */
+                const float wk = t % 2 ? 1.0f : rng_float(&seed, 0.5f, 3.0f);
+                v[k] = rng_float(&seed, -3.0f, 3.0f);
+                for (int i = 0; i < np; i++) {
+                    const float j = rng_float(&seed, -50.0f, 50.0f);
+                    J[(size_t)k * np + i] = j;
+                    Jwt[(size_t)i * n2 + k] = wk * j;
+                }
+            }
+            for (int i = 0; i < np * np; i++)
+                H0[i] = H1[i] = 0;
+            for (int i = 0; i < np; i++)
+                H0[i * np + i] = H1[i * np + i] = i < 6 ? 0 : rng_float(&seed, 0.1f, 100.0f);
+            if (do_h) {
+                s->ref.gn_hessian(H0, J, Jwt, np, n2);
+                s->tab[l].gn_hessian(H1, J, Jwt, np, n2);
+                for (int i = 0; i < np; i++)
+                    for (int j = 0; j < np; j++) {
+                        double mag = 0;
+                        for (int k = 0; k < n2; k++)
+                            mag += fabs((double)J[(size_t)k * np + i] * Jwt[(size_t)j * n2 + k]);
+                        const double d = fabs((double)H1[i * np + j] - H0[i * np + j]);
+                        if (!(d <= 1e-5 * mag + 1e-3))
+                            fail_msg("gn_hessian %s: %dx%d, element (%d, %d): %.9g, C %.9g", levels[l].name, np, n2, i,
+                                     j, H1[i * np + j], H0[i * np + j]);
+                        worst_h = fmax(worst_h, d / (mag + 1e-30));
+                    }
+            }
+            if (do_r) {
+                s->ref.gn_rhs(r0, Jwt, v, np, n2);
+                s->tab[l].gn_rhs(r1, Jwt, v, np, n2);
+                for (int i = 0; i < np; i++) {
+                    double mag = 0;
+                    for (int k = 0; k < n2; k++)
+                        mag += fabs((double)Jwt[(size_t)i * n2 + k] * v[k]);
+                    const double d = fabs((double)r1[i] - r0[i]);
+                    if (!(d <= 1e-5 * mag + 1e-6))
+                        fail_msg("gn_rhs %s: %dx%d, row %d: %.9g, C %.9g", levels[l].name, np, n2, i, r1[i], r0[i]);
+                    worst_r = fmax(worst_r, d / (mag + 1e-30));
+                }
+            }
+            free(J);
+            free(Jwt);
+            free(H0);
+            free(H1);
+            free(v);
+            free(r0);
+            free(r1);
+        }
+        print_message("gn_hessian / gn_rhs %s: worst |diff| %.3g / %.3g x sum |products| (tolerance 1e-5)\n",
+                      levels[l].name, worst_h, worst_r);
+    }
+}
+
+static void test_chol_solve(void **state)
+{
+    const State *s = *state;
+    static const int sizes[] = {1, 2, 6, 7, 8, 9, 16, 36, 40, 61};
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, chol_solve))
+            continue;
+        uint32_t seed = 161803;
+        double worst = 0;
+        for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+            const int n = sizes[t], m = n + 5;
+            /* A = B^T B + diag: symmetric positive definite, as J^T J + reg */
+            float *B = xmalloc(sizeof(float) * (size_t)m * n), *A = xmalloc(sizeof(float) * (size_t)n * n);
+            float *b = xmalloc(sizeof(float) * (size_t)n), *x0 = xmalloc(sizeof(float) * (size_t)n),
+                  *x1 = xmalloc(sizeof(float) * (size_t)n), *L = xmalloc(sizeof(float) * (size_t)n * n);
+            for (int i = 0; i < m * n; i++)
+                B[i] = rng_float(&seed, -10.0f, 10.0f);
+            for (int i = 0; i < n; i++) {
+                b[i] = rng_float(&seed, -100.0f, 100.0f);
+                for (int j = 0; j < n; j++) {
+                    double a = i == j ? 1.0 : 0.0;
+                    for (int k = 0; k < m; k++)
+                        a += (double)B[k * n + i] * B[k * n + j];
+                    A[i * n + j] = (float)a;
+                }
+            }
+            const int ok0 = s->ref.chol_solve(A, n, b, x0, L);
+            const int ok1 = s->tab[l].chol_solve(A, n, b, x1, L);
+            assert_int_equal(ok0, ok1);
+            assert_true(ok0);
+            double xmax = 0;
+            for (int i = 0; i < n; i++)
+                xmax = fmax(xmax, fabs((double)x0[i]));
+            for (int i = 0; i < n; i++) {
+                const double d = fabs((double)x1[i] - x0[i]);
+                if (!(d <= 1e-4 * (xmax + 1e-3)))
+                    fail_msg("chol_solve %s: n %d, x[%d]: %.9g, C %.9g", levels[l].name, n, i, x1[i], x0[i]);
+                worst = fmax(worst, d / (xmax + 1e-3));
+            }
+            /* not positive definite: both give up and zero x */
+            for (int i = 0; i < n * n; i++)
+                A[i] = 0;
+            A[0] = -1;
+            assert_int_equal(s->ref.chol_solve(A, n, b, x0, L), 0);
+            assert_int_equal(s->tab[l].chol_solve(A, n, b, x1, L), 0);
+            for (int i = 0; i < n; i++)
+                assert_true(x1[i] == 0.0f);
+            free(B);
+            free(A);
+            free(b);
+            free(x0);
+            free(x1);
+            free(L);
+        }
+        print_message("chol_solve %s: worst |diff| %.3g x max |x| (tolerance 1e-4)\n", levels[l].name, worst);
+    }
+}
+
 /* ---- benchmark (--bench) ---- */
 
 static double now_ns(void)
@@ -669,6 +1039,10 @@ static double now_ns(void)
 
 typedef struct BenchData {
     float *aoi, *im2col, *scratch, *pre, *resp;
+    float *weights, *sigma, *vec, *kde, *J, *Jwt, *H, *H0, *L, *gx, *gv;
+    double two_alpha[7];
+    AuImageF32 img, aoi_img;
+    const AuDsp *c_table;
     uint8_t *rows[3], *orient, *bin, *bgr, *gray;
     float *mag, *f32;
     double *va, *vb, *out;
@@ -700,6 +1074,33 @@ static void bench_fhog_row_bgr(const AuDsp *dsp, BenchData *d)
 static void bench_vecmat(const AuDsp *dsp, BenchData *d) { dsp->vecmat_f64(d->out, d->va, d->vb, 11, 4702, 11); }
 static void bench_gray(const AuDsp *dsp, BenchData *d) { dsp->bgr_to_gray_u8(d->gray, d->bgr, 640); }
 static void bench_f32(const AuDsp *dsp, BenchData *d) { dsp->u8_to_f32(d->f32, d->gray, 640); }
+static void bench_neurons(const AuDsp *dsp, BenchData *d, int w)
+{
+    const AuCcnfNeuronArgs a = {d->aoi, 21, 11, 11, w, w, d->weights, d->two_alpha, 7, d->im2col, d->pre, d->scratch, dsp};
+    dsp->ccnf_neurons(d->resp, &a);
+}
+static void bench_neurons_w9(const AuDsp *dsp, BenchData *d) { bench_neurons(dsp, d, 9); }
+static void bench_neurons_w7(const AuDsp *dsp, BenchData *d) { bench_neurons(dsp, d, 7); }
+static void bench_neurons_w3(const AuDsp *dsp, BenchData *d) { bench_neurons(dsp, d, 3); }
+static void bench_sigma_w9(const AuDsp *dsp, BenchData *d) { dsp->ccnf_sigma_matvec(d->resp, d->vec, d->sigma, 81); }
+static void bench_warp_19(const AuDsp *dsp, BenchData *d)
+{
+    const double M[6] = {0.98, -0.17, 200.3, 0.17, 0.98, 150.7};
+    AuError err;
+    dsp->warp_affine_f32(&d->img, &d->aoi_img, M, &err);
+}
+static void bench_mean_shift_w9(const AuDsp *dsp, BenchData *d)
+{
+    float out[2];
+    dsp->mean_shift(d->resp, d->kde, 9, 4.2f, 3.7f, out);
+}
+static void bench_hessian(const AuDsp *dsp, BenchData *d)
+{
+    memcpy(d->H, d->H0, sizeof(float) * 40 * 40);
+    dsp->gn_hessian(d->H, d->J, d->Jwt, 40, 136);
+}
+static void bench_rhs(const AuDsp *dsp, BenchData *d) { dsp->gn_rhs(d->gx, d->Jwt, d->gv, 40, 136); }
+static void bench_chol(const AuDsp *dsp, BenchData *d) { dsp->chol_solve(d->H0, 40, d->gv, d->gx, d->L); }
 
 /* ns per call: the best of 5 runs of enough calls for ~20 ms */
 static double time_fn(bench_fn fn, const AuDsp *dsp, BenchData *d)
@@ -732,7 +1133,7 @@ static void run_bench(const State *s)
     d.aoi = xmalloc(sizeof(float) * 21 * 21);
     d.im2col = xmalloc(sizeof(float) * 122 * 121);
     d.scratch = xmalloc(sizeof(float) * au_dsp_ccnf_scratch_floats(11, 11, 11, 11));
-    d.pre = xmalloc(sizeof(float) * 121);
+    d.pre = xmalloc(sizeof(float) * 121 * 7);
     d.resp = xmalloc(sizeof(float) * 121);
     for (int i = 0; i < 21 * 21; i++)
         d.aoi[i] = rng_float(&seed, 0, 255);
@@ -763,6 +1164,48 @@ static void run_bench(const State *s)
         d.bgr[i] = (uint8_t)rng_next(&seed);
     for (int i = 0; i < 640; i++)
         d.gray[i] = (uint8_t)i;
+    d.weights = xmalloc(sizeof(float) * 7 * 122);
+    for (int i = 0; i < 7 * 122; i++)
+        d.weights[i] = rng_float(&seed, -1, 1);
+    for (int i = 0; i < 7; i++)
+        d.two_alpha[i] = 0.5 + i;
+    d.sigma = xmalloc(sizeof(float) * 81 * 81);
+    d.vec = xmalloc(sizeof(float) * 81);
+    for (int i = 0; i < 81 * 81; i++)
+        d.sigma[i] = rng_float(&seed, -0.1f, 1);
+    for (int i = 0; i < 81; i++)
+        d.vec[i] = rng_float(&seed, 0, 10);
+    AuError err = {0};
+    if (au_image_f32_alloc(&d.img, 640, 480, &err) || au_image_f32_alloc(&d.aoi_img, 19, 19, &err))
+        fail_msg("%s", err.msg);
+    for (int y = 0; y < 480; y++)
+        for (int x = 0; x < 640; x++)
+            au_image_f32_row(&d.img, y)[x] = (float)((x * 7 + y * 13) % 256);
+    AuKdeTable kt;
+    if (au_kde_table_build(&kt, 9, au_kde_a_from_sigma(1.6f), &err))
+        fail_msg("%s", err.msg);
+    d.kde = xmalloc(sizeof(float) * 81);
+    memcpy(d.kde, kt.values + 81 * 1234, sizeof(float) * 81);
+    au_kde_table_free(&kt);
+    d.J = xmalloc(sizeof(float) * 136 * 40);
+    d.Jwt = xmalloc(sizeof(float) * 136 * 40);
+    d.H = xmalloc(sizeof(float) * 40 * 40);
+    d.H0 = xmalloc(sizeof(float) * 40 * 40);
+    d.L = xmalloc(sizeof(float) * 40 * 40);
+    d.gx = xmalloc(sizeof(float) * 136);
+    d.gv = xmalloc(sizeof(float) * 136);
+    for (int k = 0; k < 136; k++) {
+        d.gv[k] = rng_float(&seed, -2, 2);
+        for (int i = 0; i < 40; i++)
+            d.J[k * 40 + i] = d.Jwt[i * 136 + k] = rng_float(&seed, -20, 20);
+    }
+    for (int i = 0; i < 40 * 40; i++)
+        d.H0[i] = 0;
+    for (int i = 0; i < 40; i++)
+        d.H0[i * 40 + i] = 10;
+    d.c_table = &s->ref;
+    bench_hessian(&s->ref, &d);
+    memcpy(d.H0, d.H, sizeof(float) * 40 * 40); /* positive definite, for the solve */
 
     static const struct {
         const char *name;
@@ -777,7 +1220,16 @@ static void run_bench(const State *s)
         {"fhog_row bgr 104px", bench_fhog_row_bgr, 2},
         {"vecmat_f64 4702x11", bench_vecmat, 3},
         {"bgr_to_gray_u8 640px", bench_gray, 4},
-        {"u8_to_f32 640px", bench_f32, 5},
+        {"u8_to_f32 640px", bench_f32, M_F32},
+        {"ccnf_neurons 11x11 w9 7n", bench_neurons_w9, M_NEURONS},
+        {"ccnf_neurons 11x11 w7 7n", bench_neurons_w7, M_NEURONS},
+        {"ccnf_neurons 11x11 w3 7n", bench_neurons_w3, M_NEURONS},
+        {"ccnf_sigma_matvec 81", bench_sigma_w9, M_SIGMA},
+        {"warp_affine_f32 19x19", bench_warp_19, M_WARP},
+        {"mean_shift w9", bench_mean_shift_w9, M_MEANSHIFT},
+        {"gn_hessian 40x136", bench_hessian, M_HESSIAN},
+        {"gn_rhs 40x136", bench_rhs, M_RHS},
+        {"chol_solve 40", bench_chol, M_CHOL},
     };
     printf("%-28s %-9s %10s %10s %8s\n", "kernel", "isa", "C ns", "SIMD ns", "speed-up");
     for (size_t b = 0; b < sizeof(benches) / sizeof(benches[0]); b++) {
@@ -810,6 +1262,19 @@ static void run_bench(const State *s)
     free(d.bgr);
     free(d.gray);
     free(d.f32);
+    free(d.weights);
+    free(d.sigma);
+    free(d.vec);
+    free(d.kde);
+    free(d.J);
+    free(d.Jwt);
+    free(d.H);
+    free(d.H0);
+    free(d.L);
+    free(d.gx);
+    free(d.gv);
+    au_image_f32_free(&d.img);
+    au_image_f32_free(&d.aoi_img);
 }
 
 int main(int argc, char **argv)
@@ -819,7 +1284,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_overview),         cmocka_unit_test(test_ccnf_im2col_norm),
         cmocka_unit_test(test_ccnf_sigmoid_acc), cmocka_unit_test(test_fhog_row),
         cmocka_unit_test(test_vecmat_f64),       cmocka_unit_test(test_vecmat_f64_openface),
-        cmocka_unit_test(test_image_conversion),
+        cmocka_unit_test(test_image_conversion), cmocka_unit_test(test_ccnf_neurons),
+        cmocka_unit_test(test_ccnf_sigma_matvec), cmocka_unit_test(test_warp_affine_f32),
+        cmocka_unit_test(test_mean_shift),       cmocka_unit_test(test_gauss_newton),
+        cmocka_unit_test(test_chol_solve),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (failed || !bench)
