@@ -249,16 +249,38 @@ static AuStatus rewrite_aus(const char *tmp_path, const char *out_path, const Au
     return st;
 }
 
+/* The CSV's final path, out_dir/<stem>.csv, and the temporary file it is
+ * written to first (unique to this process, in the same folder so that the
+ * final rename is atomic: a crash never leaves a truncated CSV under the real
+ * name, and two extracts into one folder never share a temporary file). A path
+ * that does not fit is an error, never a silently shortened name. */
+static int output_paths(const ExtractRun *run, const char *input, const char *stem, char *out_path, size_t n_out,
+                        char *tmp_path, size_t n_tmp)
+{
+    /* the temporary name does not repeat the stem: a stem near the file-name
+     * limit must still get its CSV */
+    int a = snprintf(out_path, n_out, "%s/%s.csv", run->o->out_dir, stem);
+    int b = snprintf(tmp_path, n_tmp, "%s/.auharness-extract.%ld.%d.part", run->o->out_dir, (long)getpid(), run->job);
+    if (a < 0 || (size_t)a >= n_out || b < 0 || (size_t)b >= n_tmp) {
+        report_error(input, "output path too long (shorten -out_dir)");
+        return 1;
+    }
+    remove(tmp_path); /* a stale file of an earlier process with our pid, or a planted link */
+    return 0;
+}
+
 /* FeatureExtraction on one video (or image sequence), opened as v. */
 static int extract_video(ExtractRun *run, const char *input, AuVideo *v)
 {
     const ExtractOptions *o = run->o;
     const AuVariantApi *api = run->api;
     AuError err = {0};
-    char stem[256], out_path[2048], tmp_path[2100];
+    char stem[256], out_path[2048], tmp_path[2100], aus_path[2200];
     input_stem(input, stem, sizeof(stem));
-    snprintf(out_path, sizeof(out_path), "%s/%s.csv", o->out_dir, stem);
-    snprintf(tmp_path, sizeof(tmp_path), "%s.part", out_path);
+    if (output_paths(run, input, stem, out_path, sizeof(out_path), tmp_path, sizeof(tmp_path)))
+        return 1;
+    snprintf(aus_path, sizeof(aus_path), "%s.aus", tmp_path); /* fits: aus_path is larger by more than 4 */
+    remove(aus_path);
 
     AuTracker *t = NULL;
     AuTrackerOptions topts;
@@ -315,8 +337,11 @@ static int extract_video(ExtractRun *run, const char *input, AuVideo *v)
         report_error(input, err.msg);
         rc = 1;
     } else if (layout.n_au_reg + layout.n_au_class > 0) {
-        if (rewrite_aus(tmp_path, out_path, api, t, &layout, &err)) {
+        if (rewrite_aus(tmp_path, aus_path, api, t, &layout, &err)) {
             report_error(input, err.msg);
+            rc = 1;
+        } else if (rename(aus_path, out_path) != 0) {
+            fprintf(stderr, "extract: %s: cannot rename to %s: %s\n", aus_path, out_path, strerror(errno));
             rc = 1;
         }
     } else if (rename(tmp_path, out_path) != 0) {
@@ -329,6 +354,7 @@ static int extract_video(ExtractRun *run, const char *input, AuVideo *v)
                out_path);
     }
     remove(tmp_path);
+    remove(aus_path);
     au_frame_free(&f);
     api->tracker_free(t);
     return rc;
@@ -361,9 +387,10 @@ static int extract_image(ExtractRun *run, const char *input, AuVideo *v)
         }
     }
     AuTracker *t = run->image_tracker;
-    char stem[256], out_path[2048];
+    char stem[256], out_path[2048], tmp_path[2100];
     input_stem(input, stem, sizeof(stem));
-    snprintf(out_path, sizeof(out_path), "%s/%s.csv", o->out_dir, stem);
+    if (output_paths(run, input, stem, out_path, sizeof(out_path), tmp_path, sizeof(tmp_path)))
+        return 1;
 
     AuFrame f = {0};
     int64_t t0 = auh_monotonic_ns();
@@ -388,7 +415,7 @@ static int extract_image(ExtractRun *run, const char *input, AuVideo *v)
         AuhOfCsvLayout layout;
         AuhOfCsvWriter w;
         memset(&w, 0, sizeof(w));
-        if ((st = make_layout(&layout, run, t, 0, &err)) || (st = auh_of_writer_open(&w, out_path, &layout, &err))) {
+        if ((st = make_layout(&layout, run, t, 0, &err)) || (st = auh_of_writer_open(&w, tmp_path, &layout, &err))) {
             report_error(input, err.msg);
             return 1;
         }
@@ -402,7 +429,11 @@ static int extract_image(ExtractRun *run, const char *input, AuVideo *v)
         AuStatus cst = auh_of_writer_close(&w, &cerr);
         if (st || cst) {
             report_error(input, st ? err.msg : cerr.msg);
-            remove(out_path);
+            remove(tmp_path);
+            rc = 1;
+        } else if (rename(tmp_path, out_path) != 0) {
+            fprintf(stderr, "extract: %s: cannot rename to %s: %s\n", tmp_path, out_path, strerror(errno));
+            remove(tmp_path);
             rc = 1;
         }
     } else {
