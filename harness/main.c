@@ -1,5 +1,6 @@
 /* auharness: command-line entry point. Subcommands dispatch to one file each. */
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,10 @@ int main(int argc, char **argv)
      * Parallelism comes from running jobs in separate processes (inherited
      * by the run's forked workers). */
     openblas_set_num_threads(1);
+    /* Past a file-size limit (ulimit -f, quotas) a write must fail with EFBIG,
+     * which the store and the CSV writers report as an error naming the file,
+     * instead of the default SIGXFSZ killing the run without a word. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;

@@ -134,6 +134,7 @@ typedef struct Slot {
     int fd;                    /* read end of the worker's pipe, -1 at EOF */
     const AuhJobSpec *spec;
     AuhWorkerMsg done;         /* the DONE message, when got_done */
+    char worker_error[512];    /* the ERROR message: why the worker could not commit */
     int got_done;
     int64_t frames, total;
     double fps;
@@ -175,9 +176,22 @@ static void worker_main(Runner *r, Slot *slot, int fd)
     cfg.progress_fd = fd;
     AuError err = {0};
     AuStatus st = auh_worker_run(&cfg, slot->spec, NULL, &err);
-    if (st)
+    if (st) {
         fprintf(stderr, "auharness: %s %s/%s: %s\n", slot->spec->variant, slot->spec->dataset->name,
                 slot->spec->item->id, err.msg);
+        /* the runner records the job as failed; tell it why */
+        AuhWorkerMsg m;
+        memset(&m, 0, sizeof(m));
+        m.kind = AUH_MSG_ERROR;
+        snprintf(m.error, sizeof(m.error), "%s", err.msg);
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        ssize_t w;
+        do
+            w = write(fd, &m, sizeof(m));
+        while (w < 0 && errno == EINTR);
+    }
     close(fd);
     /* exit, not _exit: stdio was flushed before the fork, and the leak
      * checker of sanitizer builds runs at exit. */
@@ -234,6 +248,10 @@ static void drain(Slot *slot)
     if ((size_t)got != sizeof(m))
         return; /* cannot happen: writes of one message are atomic */
     m.error[sizeof(m.error) - 1] = '\0';
+    if (m.kind == AUH_MSG_ERROR) {
+        snprintf(slot->worker_error, sizeof(slot->worker_error), "%s", m.error);
+        return;
+    }
     if (m.kind == AUH_MSG_DONE) {
         slot->done = m;
         slot->got_done = 1;
@@ -289,7 +307,7 @@ static void finish_slot(Runner *r, Slot *slot, int status)
     const AuhJobSpec *spec = slot->spec;
     AuhJobOutcome o = {spec->variant, spec->dataset->name, spec->item->id, 0, NULL, slot->frames,
                        NAN, NAN, NAN, NAN, 1e-9 * (double)(auh_monotonic_ns() - slot->started_ns)};
-    char why[256] = "";
+    char why[700] = "";
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (slot->got_done) {
         o.failed = slot->done.failed;
@@ -308,6 +326,8 @@ static void finish_slot(Runner *r, Slot *slot, int status)
         if (WIFSIGNALED(status))
             snprintf(why, sizeof(why), "worker killed by signal %d (%s)", WTERMSIG(status),
                      signal_abbrev(WTERMSIG(status)));
+        else if (slot->worker_error[0])
+            snprintf(why, sizeof(why), "worker could not record the job: %s", slot->worker_error);
         else
             snprintf(why, sizeof(why), "worker exited with status %d without recording the job",
                      WEXITSTATUS(status));

@@ -44,7 +44,9 @@ typedef struct AuhWorkerConfig {
     const char *fault;           /* AUHARNESS_FAULT (fault.h), or NULL */
 } AuhWorkerConfig;
 
-enum { AUH_MSG_PROGRESS = 1, AUH_MSG_DONE = 2 };
+/* ERROR: the worker could not commit its job (e.g. the disk is full); the
+ * runner records the job as failed with this message. */
+enum { AUH_MSG_PROGRESS = 1, AUH_MSG_DONE = 2, AUH_MSG_ERROR = 3 };
 
 /* What a worker tells the runner through its pipe: progress while running,
  * then once the job is committed, its outcome. Smaller than PIPE_BUF, so each
