@@ -12,8 +12,8 @@ echo "== ASan+UBSan build and tests"
 (cd "$repo/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j "$(nproc)")
 # Fuzz smoke: every libFuzzer target (tests/fuzz/) for AU_FUZZ_SECONDS each
-# (default 20), two at once; 0 skips it. Longer runs: scripts/fuzz.sh SECONDS.
-fuzz_secs=${AU_FUZZ_SECONDS:-20}
+# (default 60: a minute per target), two at once; 0 skips it. Longer runs: scripts/fuzz.sh SECONDS.
+fuzz_secs=${AU_FUZZ_SECONDS:-60}
 if [ "$fuzz_secs" != 0 ]; then
   echo "== fuzz smoke: ${fuzz_secs} s per target"
   "$repo/scripts/fuzz.sh" "$fuzz_secs"
