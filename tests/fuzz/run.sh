@@ -113,7 +113,9 @@ data_seeds() {
         [ -f "$f" ] && head -n 4 "$f" > "$d/real_$(basename "$f" .csv)_head.csv"
       done ;;
     fuzz_pts)
-      find "$data/datasets" -name '*.pts' 2>/dev/null | sort | head -n 3 | while read -r f; do
+      # sed, not head: head leaves early, sort may then die of SIGPIPE, and
+      # with pipefail that ends the script
+      find "$data/datasets" -name '*.pts' 2>/dev/null | sort | sed -n '1,3p' | while read -r f; do
         cp "$f" "$d/real_$(basename "$f")"
       done ;;
     fuzz_manifest)
