@@ -13,5 +13,5 @@ command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (scripts/setup.s
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DAU_FUZZ=ON)
 [ -n "${AU_DATA_DIR:-}" ] && flags+=("-DAU_DATA_DIR=$AU_DATA_DIR")
 CC=clang cmake -S "$repo" -B "$dir" "${flags[@]}" >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target fuzz_all
+cmake --build "$dir" -j "$(nproc)" --target fuzz_all au_mkvideo
 exec "$repo/tests/fuzz/run.sh" -b "$dir" -t "$secs" -j "${AU_FUZZ_JOBS:-2}" "$@"

@@ -20,7 +20,7 @@ log() { printf 'setup: %s\n' "$*"; }
 pkgs=(cmake pkg-config gcc make libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libjpeg-dev
       libopenblas-dev liblapacke-dev libsqlite3-dev libcmocka-dev gnuplot-nox fonts-dejavu-core
       # memory checks (tests/test_valgrind.c) and fuzzing (scripts/fuzz.sh: clang + libFuzzer)
-      valgrind clang libclang-rt-dev)
+      valgrind clang libclang-rt-dev python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

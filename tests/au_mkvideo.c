@@ -1,6 +1,5 @@
 /* au_mkvideo: writes test videos with libavcodec (tests/support/videogen.h),
- * for the memory bench and the fuzz seeds; nothing it makes is committed
- * except the tiny synthetic fuzz seeds.
+ * for the memory bench and the fuzz seeds (tests/fuzz/run.sh); nothing it makes is committed.
  *
  *   au_mkvideo OUT --synthetic W H N [FPS]      N frames of moving gradients
  *   au_mkvideo OUT --from SRC W H N [QSCALE]    N frames of SRC scaled to W x H

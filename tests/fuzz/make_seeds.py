@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpora of the fuzz targets (tests/fuzz/seeds/<target>/).
+"""Writes the synthetic seed corpora of the fuzz targets (OUT_DIR/<target>/); tests/fuzz/run.sh
+runs it before every fuzz run, so no seed file is committed.
 
 Every seed is synthetic and authored here: tiny, valid instances of each file
 format (OpenFace's model formats as core/ reads them, OpenFace CSV, .pts,
 manifests), with made-up numbers. Nothing is derived from OpenFace's models,
 videos or the 300-W data (their licences forbid committing them); scripts
 tests/fuzz/run.sh adds copies and cuts of the real files at run time.
-The video seeds (seeds/fuzz_video/, 3 synthetic frames of 32x24 in AVI, MKV
-and MP4) are made with the test tool built from tests/au_mkvideo.c, not here:
-  build/tests/au_mkvideo tests/fuzz/seeds/fuzz_video/synthetic_32x24_3f.avi --synthetic 32 24 3 10
+The video seeds (fuzz_video/, 3 synthetic frames of 32x24 in AVI, MKV and
+MP4) are made by run.sh with the test tool built from tests/au_mkvideo.c.
 
-Usage: tests/fuzz/make_seeds.py [OUT_DIR]   (default: tests/fuzz/seeds)
+Usage: tests/fuzz/make_seeds.py OUT_DIR
 """
 import os
 import struct
@@ -250,7 +250,9 @@ MANIFESTS = [
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_seeds.py OUT_DIR")
+    out = sys.argv[1]
     seeds = {
         "fuzz_pdm": {"pdm.txt": pdm_text()},
         "fuzz_tris": {"tris.txt": tris_text(), "tris_single.txt": tris_single_text()},

@@ -6,7 +6,9 @@
 #
 # Corpus of each target (in WORK_DIR/corpus/<target>, kept between runs so
 # later runs start from what earlier ones found):
-#   - the committed synthetic seeds, tests/fuzz/seeds/<target>/;
+#   - synthetic seeds written now (nothing of them is committed): tiny valid
+#     instances of each format by make_seeds.py, and 3-frame 32x24 videos in
+#     AVI, MKV and MP4 by the test tool au_mkvideo (built by scripts/fuzz.sh);
 #   - seeds built now from the data folder when it is there: copies and cuts
 #     of OpenFace's real model files, CSVs, .pts files and videos (never
 #     committed: they carry their own licences), the multi-file loaders'
@@ -144,10 +146,17 @@ max_len() {
 }
 
 mkdir -p "$work/corpus" "$work/artifacts" "$work/logs"
+seeds=$work/seeds
+rm -rf "$seeds"
+python3 "$here/make_seeds.py" "$seeds" >/dev/null
+mkdir -p "$seeds/fuzz_video"
+for ext in avi mkv mp4; do
+  "$build/tests/au_mkvideo" "$seeds/fuzz_video/synthetic_32x24_3f.$ext" --synthetic 32 24 3 10 >/dev/null
+done
 for t in $targets; do
   c=$work/corpus/$t
   mkdir -p "$c" "$work/artifacts/$t"
-  [ -d "$here/seeds/$t" ] && cp "$here/seeds/$t"/* "$c/"
+  [ -d "$seeds/$t" ] && cp "$seeds/$t"/* "$c/"
   [ "$have_data" = 1 ] && data_seeds "$t" "$c"
 done
 
