@@ -236,9 +236,6 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         (st = au_face_analyser_init(&t->fa, t->opts.static_aus ? &m->au_static : &m->au_dynamic, &m->au_pdm,
                                     !t->opts.static_aus, err)))
         goto fail;
-    if ((st = au_predictor_init(&t->img_pred, &m->au_static, AU_FACE_ANALYSER_HOG_LEN,
-                                au_geom_descriptor_size(&m->au_pdm), err)))
-        goto fail;
     t->fhog.row_fn = t->dsp.fhog_row;
 #if AU_CFG_SIMD
     if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
@@ -253,11 +250,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
         goto fail;
 #endif
     t->hog = malloc(sizeof(float) * (size_t)au_fhog_size(&t->fhog));
-    t->img_hog = malloc(sizeof(double) * AU_FACE_ANALYSER_HOG_LEN);
-    t->img_geom = malloc(sizeof(double) * (size_t)au_geom_descriptor_size(&m->au_pdm));
-    t->img_reg = calloc((size_t)t->img_pred.n_intensity + 1, sizeof(double));
-    t->img_class = calloc((size_t)t->img_pred.n_presence + 1, sizeof(double));
-    if (!t->hog || !t->img_hog || !t->img_geom || !t->img_reg || !t->img_class) {
+    if (!t->hog) {
         st = au_error_set(err, AU_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -691,6 +684,33 @@ static AuStatus image_capacity(AuTracker *t, int n, AuError *err)
  * The fits reuse the tracker's CLNF state, as FaceLandmarkImg reuses one
  * model: a tracker that has processed images should not go on tracking a
  * video. */
+/* The still-image state (static AU predictor and its buffers), made on the
+ * first image, so that trackers of videos never build it. */
+static AuStatus image_state_init(AuTracker *t, AuError *err)
+{
+    if (t->img_hog)
+        return AU_OK;
+    const AuModels *m = &t->ms->m;
+    AuStatus st = au_predictor_init(&t->img_pred, &m->au_static, AU_FACE_ANALYSER_HOG_LEN,
+                                    au_geom_descriptor_size(&m->au_pdm), err);
+    if (st)
+        return st;
+    t->img_geom = malloc(sizeof(double) * (size_t)au_geom_descriptor_size(&m->au_pdm));
+    t->img_reg = calloc((size_t)t->img_pred.n_intensity + 1, sizeof(double));
+    t->img_class = calloc((size_t)t->img_pred.n_presence + 1, sizeof(double));
+    t->img_hog = malloc(sizeof(double) * AU_FACE_ANALYSER_HOG_LEN); /* last: it marks the state as made */
+    if (!t->img_hog || !t->img_geom || !t->img_reg || !t->img_class) {
+        au_predictor_free(&t->img_pred);
+        free(t->img_hog);
+        free(t->img_geom);
+        free(t->img_reg);
+        free(t->img_class);
+        t->img_hog = t->img_geom = t->img_reg = t->img_class = NULL;
+        return au_error_set(err, AU_ERR_NOMEM, "out of memory");
+    }
+    return AU_OK;
+}
+
 AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *in, const AuFrameResult **faces, int *n_faces,
                                   AuError *err)
 {
@@ -699,6 +719,8 @@ AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *in, const Au
     if (!in->bgr || !in->gray || in->width <= 0 || in->height <= 0)
         return au_error_set(err, AU_ERR_ARG, "image %lld: empty image", (long long)in->frame_number);
     AuStatus st;
+    if ((st = image_state_init(t, err)))
+        return st;
     if (t->grayf.width != in->width || t->grayf.height != in->height) {
         au_image_f32_free(&t->grayf);
         if ((st = au_image_f32_alloc(&t->grayf, in->width, in->height, err)))
