@@ -716,9 +716,15 @@ AuStatus au_clnf_detect_landmarks(AuClnf *c, const AuImageF32 *gray, const AuCln
         }
         /* unmapped points stay (0,0): CalcParams leaves them out */
         const float no_rotation[3] = {0, 0, 0};
+#if AU_CFG_WARM_CALCPARAMS
+        /* the part's last fit as the other start */
+        au_pdm_params_from_landmarks_warm(&part->model->pdm, locs, no_rotation, pc->params_global, pc->params_local,
+                                          pc->params_global, pc->params_local, &pc->work->pdmw);
+#else
         au_pdm_params_from_landmarks(&part->model->pdm, locs, no_rotation, pc->params_global, pc->params_local,
                                      &pc->work->pdmw);
-        if (c->params_global[0] > 0.9 * part->model->scales[0].patch_scaling) {
+#endif
+        if (!params->place_parts_only && c->params_global[0] > 0.9 * part->model->scales[0].patch_scaling) {
             parts_used = 1;
             AuClnfParams *pp = &c->part_params[p];
             pp->n_window_sizes_current = pp->n_window_sizes_init;
@@ -740,8 +746,14 @@ AuStatus au_clnf_detect_landmarks(AuClnf *c, const AuImageF32 *gray, const AuCln
             }
         }
         const float no_rotation[3] = {0, 0, 0};
+#if AU_CFG_WARM_CALCPARAMS
+        /* the main fit before the parts moved some of its points */
+        au_pdm_params_from_landmarks_warm(&model->pdm, c->landmarks, no_rotation, c->params_global, c->params_local,
+                                          c->params_global, c->params_local, &c->work->pdmw);
+#else
         au_pdm_params_from_landmarks(&model->pdm, c->landmarks, no_rotation, c->params_global, c->params_local,
                                      &c->work->pdmw);
+#endif
         au_pdm_shape2d(&model->pdm, c->params_local, c->params_global, c->landmarks, c->work->shape3d);
     }
     c->parts_used = parts_used;

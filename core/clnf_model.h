@@ -72,6 +72,10 @@ typedef struct AuClnfParams {
     int reinit_video_every;
     int refine_hierarchical;
     int refine_parameters;
+    /* Not OpenFace's: place the part models from the main fit by their PDMs
+     * without fitting them (as OpenFace does for faces too small for the
+     * parts); the tracker sets it on fits config.h AU_CFG_PARTS_EVERY skips. */
+    int place_parts_only;
 } AuClnfParams;
 
 /* FaceModelParameters::init() followed by the model-file rule of its

@@ -69,6 +69,38 @@
 #define AU_CFG_SKIP_EXTRAPOLATE 0
 #endif
 
+/* CalcParams (PDM fit to landmarks: the parts' starts, the main model after
+ * the parts, the AU analyser's PDM) also tries the last frame's result as
+ * its start and keeps whichever fits better (1), instead of always starting
+ * from the landmarks' box with a mean shape (0, OpenFace). */
+#ifndef AU_CFG_WARM_CALCPARAMS
+#define AU_CFG_WARM_CALCPARAMS 0
+#endif
+
+/* Run the detection validator (the CNN behind the confidence column) on
+ * every Nth tracked fit while the previous validation passed (1 = every fit,
+ * OpenFace). Fits in between keep the last confidence; detections and the
+ * fit after a failed validation are always validated. */
+#ifndef AU_CFG_VALIDATE_EVERY
+#define AU_CFG_VALIDATE_EVERY 1
+#endif
+
+/* A face detection fits the 11 head-rotation hypotheses and keeps the most
+ * likely (OpenFace). Below 1, the search stops at the first hypothesis
+ * (frontal first) whose validation confidence reaches this value. */
+#ifndef AU_CFG_HYPOTHESIS_ACCEPT
+#define AU_CFG_HYPOTHESIS_ACCEPT 2
+#endif
+
+/* Fit the hierarchical part models (inner face, eyes) on every Nth tracked
+ * fit while tracking holds (1 = every fit, OpenFace). The fits in between
+ * place the parts from the main model's landmarks with the parts' PDMs, as
+ * OpenFace does for faces too small for the parts. Detections always fit
+ * them. */
+#ifndef AU_CFG_PARTS_EVERY
+#define AU_CFG_PARTS_EVERY 1
+#endif
+
 #define AU_CFG_STR_(x) #x
 #define AU_CFG_STR(x) AU_CFG_STR_(x)
 
@@ -76,6 +108,8 @@
 #define AU_CFG_STRING                                                                                                  \
     "simd=" AU_CFG_STR(AU_CFG_SIMD) " clnf_iterations=" AU_CFG_STR(AU_CFG_CLNF_ITERATIONS) " shape_change_stop=" AU_CFG_STR( \
         AU_CFG_SHAPE_CHANGE_STOP) " search_radius=" AU_CFG_STR(AU_CFG_SEARCH_RADIUS) " frame_skip=" AU_CFG_STR(AU_CFG_FRAME_SKIP) \
-        " skip_max_motion=" AU_CFG_STR(AU_CFG_SKIP_MAX_MOTION) " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE)
+        " skip_max_motion=" AU_CFG_STR(AU_CFG_SKIP_MAX_MOTION) " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE) " warm_calcparams=" AU_CFG_STR(AU_CFG_WARM_CALCPARAMS) \
+        " validate_every=" AU_CFG_STR(AU_CFG_VALIDATE_EVERY) " hypothesis_accept=" AU_CFG_STR(AU_CFG_HYPOTHESIS_ACCEPT) \
+        " parts_every=" AU_CFG_STR(AU_CFG_PARTS_EVERY)
 
 #endif

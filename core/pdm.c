@@ -398,7 +398,11 @@ static float resid_norm(const float *a, const float *b, int len, float *tmp)
     return (float)au_cv_norm_l2_f32(tmp, len);
 }
 
-void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float rotation[3], float out_global[6],
+/* warm_global/warm_local: NULL for OpenFace's start (the landmarks' box, no
+ * shape); else a second candidate start, taken when its residual is the
+ * smaller (au_pdm_params_from_landmarks_warm). */
+static void params_from_landmarks(const AuPdm *p, const float *lm, const float rotation[3],
+                                  const float *warm_global, const float *warm_local, float out_global[6],
                                   float *out_local, AuPdmWork *w)
 {
     int n_all = p->n_points, m = p->n_modes, nv = 0;
@@ -456,13 +460,41 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
         s2[i + n] = scaling * (R[3] * s3[i] + R[4] * s3[i + n] + R[5] * s3[i + 2 * n]) + ty;
     }
     float curr_error = resid_norm(s2, L, rows, w->resid);
+    int warm_kept = 0;
+    if (warm_global && warm_local && warm_global[0] > 0) {
+        /* The warm start: kept only when it already fits the landmarks better,
+         * so a stale one (after a re-detection, say) costs one evaluation. */
+        float wR[9];
+        au_euler_to_rot_f(warm_global + 1, wR);
+        shape3d_cvgemm(&v, warm_local, s3);
+        project_cvgemm(n, s3, warm_global[0], wR, warm_global[4], warm_global[5], s2);
+        float warm_error = resid_norm(s2, L, rows, w->resid);
+        if (warm_error < curr_error) {
+            warm_kept = 1;
+            curr_error = warm_error;
+            memcpy(loc, warm_local, (size_t)m * sizeof(float));
+            memcpy(g, warm_global, sizeof(g));
+            scaling = g[0];
+            memcpy(rot, g + 1, sizeof(rot));
+            memcpy(R, wR, sizeof(R));
+            tx = g[4];
+            ty = g[5];
+        }
+    }
 
     /* Regularisation: 1/eigenvalue on the non-rigid diagonal, nothing on the rigid part. */
     for (int j = 0; j < m; j++)
         w->reg[j] = 1.0f / v.ev[j];
     memset(w->regd, 0, 6 * sizeof(float));
     memcpy(w->regd + 6, w->reg, (size_t)m * sizeof(float));
-    int not_improved_in = 0;
+    /* OpenFace stops at the third step that improves the fit by less than
+     * 0.1%; from a warm start that was kept, the second. (The first alone
+     * can stop too soon: the error a step is judged by uses the previous
+     * step's shape, so a step that mostly moved the shape looks idle;
+     * test_pdm_ops measures the residuals against the cold start.) */
+    int not_improved_in = 0, give_up_after = 3;
+    if (warm_kept)
+        give_up_after = 2;
     for (int it = 0; it < 1000; it++) {
         shape3d_cvgemm(&v, loc, s3);
         project_cvgemm(n, s3, scaling, R, tx, ty, s2);
@@ -505,13 +537,26 @@ void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float r
         float error = resid_norm(s2, L, rows, w->resid);
         if (0.999 * curr_error < error) {
             not_improved_in++;
-            if (not_improved_in == 3)
+            if (not_improved_in == give_up_after)
                 break;
         }
         curr_error = error;
     }
     memcpy(out_global, g, sizeof(g));
     memcpy(out_local, loc, (size_t)m * sizeof(float));
+}
+
+void au_pdm_params_from_landmarks(const AuPdm *p, const float *lm, const float rotation[3], float out_global[6],
+                                  float *out_local, AuPdmWork *w)
+{
+    params_from_landmarks(p, lm, rotation, NULL, NULL, out_global, out_local, w);
+}
+
+void au_pdm_params_from_landmarks_warm(const AuPdm *p, const float *lm, const float rotation[3],
+                                       const float warm_global[6], const float *warm_local, float out_global[6],
+                                       float *out_local, AuPdmWork *w)
+{
+    params_from_landmarks(p, lm, rotation, warm_global, warm_local, out_global, out_local, w);
 }
 
 void au_pdm_solve_step(const float *J, const float *Jt, int rows, int cols, const float *reg, const float *rhs,

@@ -89,6 +89,14 @@ void au_pdm_params_from_bbox(const AuPdm *p, const AuRectF *bbox, const float *p
  * are all zero (OpenFace reads uninitialised values there). */
 void au_pdm_params_from_landmarks(const AuPdm *p, const float *landmarks, const float rotation[3],
                                   float out_global[6], float *out_local, AuPdmWork *w);
+/* The same, also trying warm_global/warm_local (e.g. the last frame's
+ * result; scale <= 0 = none) as the start, kept when it fits the landmarks
+ * better than OpenFace's start. Converges in fewer iterations while tracking
+ * (config.h AU_CFG_WARM_CALCPARAMS); not OpenFace's arithmetic. The inputs may
+ * alias the outputs. */
+void au_pdm_params_from_landmarks_warm(const AuPdm *p, const float *landmarks, const float rotation[3],
+                                       const float warm_global[6], const float *warm_local, float out_global[6],
+                                       float *out_local, AuPdmWork *w);
 /* PDM::ComputeRigidJacobian: J (2n x 6, x rows then y rows) of CalcShape2D
  * with respect to [scale, small rotations about x, y, z, tx, ty], and Jtw
  * (6 x 2n) = (W J)^T with W = diag(weights) (2n values; NULL = identity).

@@ -125,6 +125,12 @@ struct AuTracker {
     float prev_fit_landmarks[2 * AU_N_LANDMARKS];
     double fit_motion;
     float fit_vel[2]; /* mean landmark motion per frame between the last two fits (x, y) */
+    /* AU_CFG_WARM_CALCPARAMS: the analyser PDM's last parameters (scale 0: none) */
+    float au_warm_global[6], au_warm_local[AU_N_PDM_MODES];
+    /* AU_CFG_VALIDATE_EVERY: tracked fits since the last validation */
+    int since_validation;
+    /* AU_CFG_PARTS_EVERY: tracked fits since the parts were last fitted */
+    int since_parts;
 };
 
 void au_tracker_options_default(AuTrackerOptions *o)
@@ -297,13 +303,23 @@ void au_tracker_free(AuTracker *t)
     free(t);
 }
 
-/* CLNF::DetectLandmarks including its validation step. */
-static AuStatus detect_landmarks(AuTracker *t, int *success, AuError *err)
+/* CLNF::DetectLandmarks including its validation step. tracking: a fit
+ * from the last frame's estimate (not a detection's hypothesis), which
+ * AU_CFG_VALIDATE_EVERY may leave unvalidated. */
+static AuStatus detect_landmarks(AuTracker *t, int tracking, int *success, AuError *err)
 {
     int fit_success = 0;
     AuStatus st = au_clnf_detect_landmarks(&t->clnf, &t->grayf, &t->params, &fit_success, err);
     if (st)
         return st;
+    if (AU_CFG_VALIDATE_EVERY > 1 && tracking && t->params.validate_detections && fit_success &&
+        t->detection_success && t->since_validation + 1 < AU_CFG_VALIDATE_EVERY) {
+        /* the last validation passed: its confidence stands for this fit */
+        t->since_validation++;
+        *success = t->detection_success;
+        return AU_OK;
+    }
+    t->since_validation = 0;
     if (t->params.validate_detections && fit_success) {
         double rot[3] = {t->clnf.params_global[1], t->clnf.params_global[2], t->clnf.params_global[3]};
         double cert;
@@ -350,7 +366,7 @@ static AuStatus detect_in_image(AuTracker *t, const AuRectF *box, int *success, 
         au_pdm_params_from_bbox(&t->ms->m.clnf.pdm, box, t->clnf.params_local, hyps[h], g, &t->main_work);
         au_clnf_set_params(&t->clnf, g, t->clnf.params_local);
         int s = 0;
-        AuStatus st = detect_landmarks(t, &s, err);
+        AuStatus st = detect_landmarks(t, 0, &s, err);
         if (st)
             return st;
         if (h == 0 || best_lhood < t->clnf.model_likelihood) {
@@ -360,6 +376,8 @@ static AuStatus detect_in_image(AuTracker *t, const AuRectF *box, int *success, 
             for (int i = 0; i < t->n_snaps; i++)
                 snap_take(&t->snaps[i], snap_model(t, i));
         }
+        if (AU_CFG_HYPOTHESIS_ACCEPT < 1 && s && t->detection_certainty >= AU_CFG_HYPOTHESIS_ACCEPT)
+            break; /* config.h: good enough, the other rotations are not tried */
     }
     for (int i = 0; i < t->n_snaps; i++)
         snap_restore(&t->snaps[i], snap_model(t, i));
@@ -393,7 +411,13 @@ static AuStatus detect_in_video(AuTracker *t, int *result, AuError *err)
         else
             set_windows(&t->params, t->params.window_sizes_small, t->params.n_window_sizes_small);
         int track_success = 0;
-        if ((st = detect_landmarks(t, &track_success, err)))
+        if (AU_CFG_PARTS_EVERY > 1) {
+            t->params.place_parts_only = t->detection_success && t->since_parts + 1 < AU_CFG_PARTS_EVERY;
+            t->since_parts = t->params.place_parts_only ? t->since_parts + 1 : 0;
+        }
+        st = detect_landmarks(t, 1, &track_success, err);
+        t->params.place_parts_only = 0;
+        if (st)
             return st;
         t->failures_in_a_row = track_success ? -1 : t->failures_in_a_row + 1;
     }
@@ -545,7 +569,14 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     /* FaceAnalyser::AddNextFrame */
     float g[6], local[AU_N_PDM_MODES];
     if (success) {
+#if AU_CFG_WARM_CALCPARAMS
+        au_pdm_params_from_landmarks_warm(&m->au_pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local, g,
+                                          local, &t->au_work);
+        memcpy(t->au_warm_global, g, sizeof(g));
+        memcpy(t->au_warm_local, local, sizeof(float) * (size_t)m->au_pdm.n_modes);
+#else
         au_pdm_params_from_landmarks(&m->au_pdm, c->landmarks, NULL, g, local, &t->au_work);
+#endif
         if ((st = au_face_align(&t->align, &bgr, c->landmarks, g, &t->aligned, err)))
             return st;
         t0 = au_profile_add(&t->prof, AU_STAGE_ALIGN, t0);

@@ -16,6 +16,8 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "cpu.h"
+#include "dsp.h"
 #include "imgproc.h"
 #include "imread.h"
 
@@ -41,6 +43,10 @@ struct AuVideo {
     struct SwsContext *sws;
     AVFrame *bgr;
     int sws_w, sws_h, sws_fmt;
+
+    /* The gray conversion runs through the bit-exact table (au_dsp_init):
+     * every variant gets OpenCV's bytes, the SIMD ones sooner. */
+    AuDsp dsp;
 
     int rotation; /* clockwise degrees applied to frames: 0, 90, 180, 270 */
     int width, height;
@@ -304,6 +310,13 @@ static int convert_image16(const AVFrame *f, AuFrame *out)
     return 1;
 }
 
+/* out->gray from out->bgr: cv::cvtColor(BGR2GRAY), row by row through the table. */
+static void gray_from_bgr(const AuVideo *v, AuFrame *out)
+{
+    for (int y = 0; y < out->bgr.height; y++)
+        v->dsp.bgr_to_gray_u8(au_image_u8_row(&out->gray, y), au_image_u8_row(&out->bgr, y), out->bgr.width);
+}
+
 /* v->frame -> out->bgr (OpenCV's sws_scale call) and out->gray. */
 static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFrame *out, AuError *err)
 {
@@ -316,7 +329,7 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
         if (s != AU_OK)
             return s;
         if (convert_image16(f, out)) {
-            au_bgr_to_gray_u8(&out->bgr, &out->gray);
+            gray_from_bgr(v, out);
             return AU_OK;
         }
     }
@@ -355,7 +368,7 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
     if (s != AU_OK)
         return s;
     copy_rotated(v->bgr->data[0], v->bgr->linesize[0], w, h, rotation, &out->bgr);
-    au_bgr_to_gray_u8(&out->bgr, &out->gray);
+    gray_from_bgr(v, out);
     return AU_OK;
 }
 
@@ -466,6 +479,11 @@ AuStatus au_video_open_ex(AuVideo **out, const char *path, const AuVideoOptions 
         return au_error_set(err, AU_ERR_NOMEM, "%s: out of memory", path);
     v->stream_index = -1;
     v->opts = *opts;
+    /* A bad AU_CPU_MASK is reported by the tracker; here it means C. */
+    unsigned cpu = 0;
+    if (au_cpu_flags(&cpu, NULL) != AU_OK)
+        cpu = 0;
+    au_dsp_init(&v->dsp, cpu);
     if (v->opts.decoder_threads < 0)
         v->opts.decoder_threads = 1;
     AuStatus s = AU_OK;

@@ -47,7 +47,8 @@ typedef struct Cell {
     double fps[MAX_REPS];
     int n;
     int64_t loop_ns;
-    int64_t stage_ns[AUV_MAX_STAGES];
+    int64_t stage_ns[AUV_MAX_STAGES], stage_calls[AUV_MAX_STAGES];
+    int64_t frames;
     const char *stage_names[AUV_MAX_STAGES];
     int n_stages;
     AuvScore score;
@@ -169,9 +170,11 @@ int main(int argc, char **argv)
                 Cell *c = &cells[k][v];
                 c->fps[c->n++] = run.loop_ns > 0 ? (double)run.n_frames / (1e-9 * (double)run.loop_ns) : NAN;
                 c->loop_ns += run.loop_ns;
+                c->frames += run.n_frames;
                 c->n_stages = run.n_stages;
                 for (int s = 0; s < run.n_stages; s++) {
                     c->stage_ns[s] += (int64_t)run.stages[s].total_ns;
+                    c->stage_calls[s] += (int64_t)run.stages[s].calls;
                     c->stage_names[s] = run.stages[s].name;
                 }
                 if (r == 0 && has_ref[k]) {
@@ -231,6 +234,16 @@ int main(int argc, char **argv)
                         ns -= c->stage_ns[i];
                 }
                 printf(" %9.1f", c->loop_ns > 0 ? 100.0 * (double)ns / (double)c->loop_ns : NAN);
+            }
+            printf("\n");
+        }
+        /* how often each stage ran: shows what skipping saved */
+        printf("stage calls per frame:\n");
+        for (int s = 0; s < n_st; s++) {
+            printf("%-12s", cells[k][0].stage_names[s]);
+            for (int v = 0; v < n_var; v++) {
+                const Cell *c = &cells[k][v];
+                printf(" %9.2f", c->frames > 0 ? (double)c->stage_calls[s] / (double)c->frames : NAN);
             }
             printf("\n");
         }

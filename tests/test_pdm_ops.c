@@ -479,6 +479,81 @@ static void test_params_from_landmarks_fa(void **state)
     au_pdm_free(&p);
 }
 
+/* Root-mean-square distance of the PDM's 2D shape for (g, loc) from lm. */
+static double fit_rms(const AuPdm *p, const float g[6], const float *loc, const float *lm)
+{
+    int n = p->n_points;
+    float s2[136], s3[204];
+    au_pdm_shape2d(p, loc, g, s2, s3);
+    double sum = 0;
+    for (int i = 0; i < 2 * n; i++)
+        sum += ((double)s2[i] - lm[i]) * ((double)s2[i] - lm[i]);
+    return sqrt(sum / n);
+}
+
+/* au_pdm_params_from_landmarks_warm as the fast variants track with it: each
+ * frame warm-started from the previous frame's result, on both videos'
+ * final landmarks. The fit must be as good as OpenFace's cold start (within
+ * 1% of its residual, or 0.01 px) and the parameters close to it; a start
+ * that fits worse than the cold one (none, or a wild one) gives exactly the
+ * cold result. */
+static void test_params_from_landmarks_warm(void **state)
+{
+    (void)state;
+    AuPdm p;
+    AuPdmWork w;
+    AuError err = {0};
+    load_pdm(&p, AU_PDM);
+    assert_int_equal(au_pdm_work_init(&w, &p, &err), AU_OK);
+    int n = p.n_points, m = p.n_modes;
+    assert_true(n == 68 && m <= 64);
+    float lm[136], g[6], loc[64], cg[6], cl[64], prev_g[6] = {0}, prev_l[64] = {0};
+    double worst_ratio = 0, max_dscale = 0, max_dt = 0;
+    long frames = 0, kept_cold = 0;
+    for (int v = 0; v < 2; v++) {
+        RefCsv fr;
+        load_csv(&fr, VIDEOS[v], "clnf_frames.csv");
+        memset(prev_g, 0, sizeof(prev_g));
+        for (int r = 0; r < fr.n_rows; r++) {
+            row_shape(&fr, r, n, lm);
+            au_pdm_params_from_landmarks(&p, lm, NULL, cg, cl, &w);
+            au_pdm_params_from_landmarks_warm(&p, lm, NULL, prev_g, prev_l, g, loc, &w);
+            double cold = fit_rms(&p, cg, cl, lm), warm = fit_rms(&p, g, loc, lm);
+            assert_true(warm <= cold * 1.01 + 0.01);
+            if (cold > 0 && warm / cold > worst_ratio)
+                worst_ratio = warm / cold;
+            if (fabs(g[0] - cg[0]) / cg[0] > max_dscale)
+                max_dscale = fabs(g[0] - cg[0]) / cg[0];
+            for (int j = 4; j < 6; j++)
+                if (fabs(g[j] - cg[j]) > max_dt)
+                    max_dt = fabs(g[j] - cg[j]);
+            kept_cold += !memcmp(g, cg, sizeof(g));
+            memcpy(prev_g, g, sizeof(g));
+            memcpy(prev_l, loc, sizeof(float) * (size_t)m);
+            frames++;
+        }
+        refcsv_free(&fr);
+    }
+    print_message("  warm CalcParams over %ld frames: residual at most %.4f x the cold start's, scale within %.2g, "
+                  "translation within %.3g px; cold start identical on %ld frames\n",
+                  frames, worst_ratio, max_dscale, max_dt, kept_cold);
+    assert_true(frames > 300);
+    assert_true(max_dscale < 1e-3);
+    assert_true(max_dt < 0.05);
+
+    /* no start, and a wild one: exactly OpenFace's cold result */
+    const float none[6] = {0, 0, 0, 0, 0, 0}, wild[6] = {50.0f, 1.0f, -1.0f, 0.5f, -4000.0f, 9000.0f};
+    au_pdm_params_from_landmarks(&p, lm, NULL, cg, cl, &w);
+    au_pdm_params_from_landmarks_warm(&p, lm, NULL, none, prev_l, g, loc, &w);
+    assert_memory_equal(g, cg, sizeof(g));
+    assert_memory_equal(loc, cl, sizeof(float) * (size_t)m);
+    au_pdm_params_from_landmarks_warm(&p, lm, NULL, wild, prev_l, g, loc, &w);
+    assert_memory_equal(g, cg, sizeof(g));
+    assert_memory_equal(loc, cl, sizeof(float) * (size_t)m);
+    au_pdm_work_free(&w);
+    au_pdm_free(&p);
+}
+
 /* CLNF::DetectLandmarks' hierarchical block:
  *  - main_final = CalcShape2D(CalcParams(main_merged)) on the main PDM (no
  *    starting rotation: OpenFace passes none);
@@ -979,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_linalg_known_answers),
         cmocka_unit_test(test_alignment_properties),
         cmocka_unit_test(test_pdm_ops_edges),
+        cmocka_unit_test(test_params_from_landmarks_warm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

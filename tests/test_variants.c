@@ -186,6 +186,21 @@ static void test_accuracy(void **state)
         } else {
             assert_true(score.lmk_px < 3.0);
         }
+        /* the knobs do what they say: a variant validating every 4th fit
+         * runs the validator on about a quarter of its fits (the detection's
+         * hypotheses are validated too) */
+        int64_t fits = -1, validations = -1;
+        for (int s = 0; s < run.n_stages; s++) {
+            if (!strcmp(run.stages[s].name, "parts"))
+                fits = (int64_t)run.stages[s].calls;
+            if (!strcmp(run.stages[s].name, "validate"))
+                validations = (int64_t)run.stages[s].calls;
+        }
+        assert_true(fits > 0 && validations > 0);
+        if (strstr(v.api->config, "validate_every=4"))
+            assert_true(validations * 3 < fits);
+        else if (strstr(v.api->config, "validate_every=1"))
+            assert_int_equal(validations, fits);
         auv_run_free(&run);
         v.api->model_set_free(ms);
         auh_variant_close(&v);
