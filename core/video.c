@@ -276,6 +276,29 @@ static AuStatus frame_images(AuFrame *out, int w, int h, AuError *err)
     return AU_OK;
 }
 
+/* out->bgr as a w x h BGR image with this row stride in a 64-byte aligned
+ * buffer with 64 bytes of slack (as FFmpeg's frame buffers), kept when it
+ * already is one. Freed with free() like the others. */
+static AuStatus bgr_like_buffer(AuFrame *out, int w, int h, size_t stride, AuError *err)
+{
+    AuImageU8 *b = &out->bgr;
+    if (b->data && b->width == w && b->height == h && b->channels == 3 && b->stride == stride &&
+        ((uintptr_t)b->data & 63) == 0)
+        return AU_OK;
+    au_image_u8_free(b);
+    if (w <= 0 || h <= 0 || stride < (size_t)w * 3 || stride > SIZE_MAX / (size_t)h - 64)
+        return au_error_set(err, AU_ERR_ARG, "invalid BGR image %dx%d with stride %zu", w, h, stride);
+    void *p = NULL;
+    if (posix_memalign(&p, 64, stride * (size_t)h + 64))
+        return au_error_set(err, AU_ERR_NOMEM, "cannot allocate image %dx%dx3", w, h);
+    b->data = p;
+    b->width = w;
+    b->height = h;
+    b->channels = 3;
+    b->stride = stride;
+    return AU_OK;
+}
+
 /* 16-bit still images (PNG): cv::imread keeps the high byte of each sample
  * (libpng's png_set_strip_16) where swscale would round. Returns 1 when the
  * frame was such an image and has been converted. */
@@ -357,10 +380,28 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
         if (av_frame_get_buffer(v->bgr, 32) < 0)
             return au_error_set(err, AU_ERR_NOMEM, "%s: cannot allocate %dx%d BGR buffer", file, cw, ch);
     }
-    int ret = sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, v->bgr->data, v->bgr->linesize);
+    /* Unrotated and uncropped: swscale writes straight into the frame's BGR
+     * image, laid out as its own buffer (same linesize, 64-byte alignment,
+     * padding), so its code path and bytes are the same and the copy goes. */
+    const int direct = rotation == 0 && cw == w && ch == h;
+    if (direct) {
+        AuStatus s = bgr_like_buffer(out, w, h, (size_t)v->bgr->linesize[0], err);
+        if (s != AU_OK)
+            return s;
+    }
+    uint8_t *dst[4] = {direct ? out->bgr.data : v->bgr->data[0], NULL, NULL, NULL};
+    int dst_linesize[4] = {v->bgr->linesize[0], 0, 0, 0};
+    int ret = sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, dst, dst_linesize);
     if (ret <= 0) {
         char eb[128];
         return au_error_set(err, AU_ERR_DECODE, "%s: pixel conversion failed: %s", file, av_err_text(ret, eb, sizeof(eb)));
+    }
+    if (direct) {
+        AuStatus s = frame_images(out, w, h, err); /* the gray image */
+        if (s != AU_OK)
+            return s;
+        gray_from_bgr(v, out);
+        return AU_OK;
     }
     int ow = (rotation == 90 || rotation == 270) ? h : w;
     int oh = (rotation == 90 || rotation == 270) ? w : h;
