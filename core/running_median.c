@@ -107,6 +107,33 @@ int au_running_median_bin(const AuRunningMedian *rm, double value)
 void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int add)
 {
     const int dim = rm->dim, nb = rm->num_bins;
+    if (add && rm->median_bin && rm->count >= 1) {
+        /* The tracked read fused with the add, dimension by dimension: the
+         * same counts and the same walk from the last median bin as the two
+         * loops below, but each histogram row (4464 of them, 18 MB for HOG)
+         * comes from memory once per frame instead of twice. */
+        rm->count++;
+        const int cutoff = (rm->count + 1) / 2;
+        const double bin_width = rm->length / (double)nb;
+        const double half_bin = 0.5 * rm->length / (double)nb;
+        for (int i = 0; i < dim; i++) {
+            int *h = rm->hist + (size_t)i * (size_t)nb;
+            const int b = au_running_median_bin(rm, descriptor[i]);
+            int j = rm->median_bin[i], below = rm->below[i];
+            h[b]++;
+            if (b < j)
+                below++;
+            while (j < nb - 1 && below + h[j] < cutoff)
+                below += h[j++];
+            while (j > 0 && below >= cutoff)
+                below -= h[--j];
+            rm->median_bin[i] = j;
+            rm->below[i] = below;
+            if (below + h[j] >= cutoff)
+                rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
+        }
+        return;
+    }
     /* OpenFace first sets the median to the descriptor when the histogram is
      * created; every path below overwrites every value, so that is skipped. */
     if (add) {
