@@ -199,6 +199,8 @@ static void test_accuracy(void **state)
         assert_true(fits > 0 && validations > 0);
         if (strstr(v.api->config, "validate_every=4"))
             assert_true(validations * 3 < fits);
+        else if (strstr(v.api->config, "validate_every=8"))
+            assert_true(validations * 6 < fits);
         else if (strstr(v.api->config, "validate_every=1"))
             assert_int_equal(validations, fits);
         auv_run_free(&run);
