@@ -21,8 +21,9 @@ typedef struct PawEdge {
     float x2, y2, dx, dy, side;
     int kind;      /* EDGE_CONSTANT, EDGE_PROBE or EDGE_CROSSING */
     int inc;       /* 1: the test goes from false to true along a row; 0: true to false */
-    double inv_dy; /* 1 / dy (for the crossing) */
-    double slack;  /* |x2| + 1, a term of the margin */
+    /* EDGE_CROSSING: the crossing column in the row at y0 is
+     * c0 + (y0 - y2) * slope, and the margin 2^-21 (|that - c0| + slack) */
+    double slope, c0, slack;
 } PawEdge;
 
 enum { EDGE_CONSTANT, EDGE_PROBE, EDGE_CROSSING };
@@ -375,17 +376,19 @@ static int find_in_row(const float *tri_points, int n_tris, const int *row, int 
  * (x0 - x2) * dy * (1 + e), |e| <= 2u + u^2 (two roundings; the difference
  * and the final product keep the sign of what they round), so the sign is
  * the real one when |x0 - X| > (2u + u^2) |x0 - x2|, i.e. (with
- * |x0 - x2| <= |x0 - X| + |X - x2|) when |x0 - X| > 2.02u |X - x2|. The
- * column c stands for x0 = fl(c + min_x), within u (|min_x| + w) of
- * c + min_x, and X is computed in double (relative error ~1e-16). So every
- * column c with |c + min_x - X| > M = 8u (|X - x2| + |x2| + |min_x| + w + 1)
- * (twice what those errors need) has the real test's value; only columns
- * within M of X (for faces M is ~1e-4 pixel: usually none, one when an edge
- * passes within M of a pixel centre) are tested with the exact float test,
- * which decides them. This needs |dy| and |side| not tiny (>= 1e-10): then
- * outside the M band |a - p| * |side| stays far above the float underflow
- * threshold, whose rounding to 0 would make the test true. Tests with a
- * tiny dy or side are found by probing the monotone test (bisection);
+ * |x0 - x2| <= |x0 - X| + |X - x2|) when |x0 - X| > 2.03u |X - x2|. The
+ * crossing is computed in double as x2 + (y0 - y2) dx / dy, which is within
+ * 2.01u |X - x2| of X (a = dx * (y0 - y2) has two roundings) plus double
+ * rounding (~1e-16 relative), and column c stands for x0 = fl(c + min_x),
+ * within u (|min_x| + w) of c + min_x. So every column c farther than
+ * M = 8u (|X - x2| + |x2| + |min_x| + w + 1) (about twice what those errors
+ * need) from the computed crossing has the real test's value; only columns
+ * within M of it (for faces M is ~1e-4 pixel: usually none, one when an
+ * edge passes within M of a pixel centre) are tested with the exact float
+ * test, which decides them. This needs |dy| and |side| not tiny
+ * (>= 1e-10): then outside the M band |a - p| * |side| stays far above the
+ * float underflow threshold, whose rounding to 0 would make the test true.
+ * Tests with a tiny dy or side are found by bisection on the monotone test;
  * dy = 0 or side = 0 make the test constant along the row (one test).
  *
  * All this needs finite values without overflow: scan_convert declines (and
@@ -404,15 +407,16 @@ static inline int edge_test(const PawEdge *e, float a, float x0)
     return x * e->side >= 0;
 }
 
-static void edge_init(PawEdge *e, float x1, float y1, float x2, float y2, float x3, float y3)
+static void edge_init(PawEdge *e, float x1, float y1, float x2, float y2, float x3, float y3, float min_x, int w)
 {
     e->x2 = x2;
     e->y2 = y2;
     e->dx = x3 - x2;
     e->dy = y3 - y2;
     e->side = (x3 - x2) * (y1 - y2) - (x1 - x2) * (y3 - y2);
-    e->inv_dy = e->dy != 0 ? 1.0 / (double)e->dy : 0.0;
-    e->slack = fabs((double)x2) + 1.0;
+    e->slope = e->dy != 0 ? (double)e->dx * (1.0 / (double)e->dy) : 0.0;
+    e->c0 = (double)x2 - (double)min_x;
+    e->slack = fabs((double)x2) + fabs((double)min_x) + w + 1.0;
     e->inc = (e->dy < 0) == (e->side > 0);
     if (e->dy == 0 || e->side == 0)
         e->kind = EDGE_CONSTANT;
@@ -475,46 +479,44 @@ static int edge_switch_probe(const PawEdge *e, float a, float min_x, int w)
     return hi;
 }
 
-/* The same for an EDGE_CROSSING test, from the crossing: columns more than
- * the margin before it differ from inc, those more than the margin after it
- * equal inc, those within are tested (see above). grid_slack: |min_x| + w. */
-static inline int edge_switch_crossing(const PawEdge *e, float a, float min_x, int w, double grid_slack)
+/* The same for an EDGE_CROSSING test in the row at py, from the crossing:
+ * columns more than the margin before it differ from inc, those more than
+ * the margin after it equal inc, those within are tested (see above). */
+static inline int edge_switch_crossing(const PawEdge *e, float py, float min_x, int w)
 {
-    const double r = (double)a * e->inv_dy; /* X - x2 */
-    const double xs = (double)e->x2 + r - (double)min_x;
-    const double m = 0x1p-21 * (fabs(r) + e->slack + grid_slack);
+    const double r = ((double)py - (double)e->y2) * e->slope; /* X - x2 */
+    const double xs = e->c0 + r, m = 0x1p-21 * (fabs(r) + e->slack);
     const int c_lo = clamp_ceil(xs - m, 0, w), c_hi = clamp_floor(xs + m, -1, w - 1);
     int sw = c_lo;
-    for (int c = c_lo; c <= c_hi; c++)
-        sw += edge_test(e, a, (float)c + min_x) != e->inc;
+    if (c_lo <= c_hi) {
+        const float a = e->dx * (py - e->y2);
+        for (int c = c_lo; c <= c_hi; c++)
+            sw += edge_test(e, a, (float)c + min_x) != e->inc;
+    }
     return sw;
 }
 
-/* J of triangle s in the row at py: the columns [*lo, *hi] (empty: lo > hi)
- * where point_in_triangle holds. */
 static inline void fill_int(int *restrict d, int n, int v)
 {
     for (int i = 0; i < n; i++)
         d[i] = v;
 }
 
-static void tri_row_span(const struct AuPawTriScan *s, float py, float min_x, int w, double grid_slack, int *lo,
-                         int *hi)
+static void tri_row_span(const struct AuPawTriScan *s, float py, float min_x, int w, int *lo, int *hi)
 {
     int l = 0, h = w - 1;
     for (int k = 0; k < 3; k++) {
         const PawEdge *e = &s->e[k];
-        const float a = e->dx * (py - e->y2);
         int sw;
         if (e->kind == EDGE_CROSSING) {
-            sw = edge_switch_crossing(e, a, min_x, w, grid_slack);
+            sw = edge_switch_crossing(e, py, min_x, w);
         } else if (e->kind == EDGE_CONSTANT) {
-            if (edge_test(e, a, min_x))
+            if (edge_test(e, e->dx * (py - e->y2), min_x))
                 continue;
             l = 0, h = -1;
             break;
         } else {
-            sw = edge_switch_probe(e, a, min_x, w);
+            sw = edge_switch_probe(e, e->dx * (py - e->y2), min_x, w);
         }
         const int from = e->inc ? sw : 0, to = e->inc ? w - 1 : sw - 1;
         l = from > l ? from : l;
@@ -552,9 +554,9 @@ static int scan_convert(AuPaw *p)
         const float *tp = p->tri_points + TRI_STRIDE * t;
         struct AuPawTriScan *s = p->scan + t;
         /* point_in_triangle's three tests, in any order (a conjunction) */
-        edge_init(&s->e[0], tp[0], tp[1], tp[2], tp[3], tp[4], tp[5]);
-        edge_init(&s->e[1], tp[2], tp[3], tp[0], tp[1], tp[4], tp[5]);
-        edge_init(&s->e[2], tp[4], tp[5], tp[0], tp[1], tp[2], tp[3]);
+        edge_init(&s->e[0], tp[0], tp[1], tp[2], tp[3], tp[4], tp[5], p->min_x, w);
+        edge_init(&s->e[1], tp[2], tp[3], tp[0], tp[1], tp[4], tp[5], p->min_x, w);
+        edge_init(&s->e[2], tp[4], tp[5], tp[0], tp[1], tp[2], tp[3], p->min_x, w);
         /* the box holds (x0, y0) when !(tp[6] < x0 || tp[8] > x0) and
          * !(tp[7] < y0 || tp[9] > y0) */
         s->col_lo = first_column(tp[8], p->min_x, w, 0);
@@ -568,7 +570,6 @@ static int scan_convert(AuPaw *p)
         first_end[row_end] = t;
     }
 
-    const double grid_slack = fabs((double)p->min_x) + w;
     uint64_t active[PAW_ROW_TRIS_MAX / 64];
     const int n_words = (nt + 63) / 64;
     memset(active, 0, sizeof(active));
@@ -588,7 +589,7 @@ static int scan_convert(AuPaw *p)
                 const int t = 64 * wd + __builtin_ctzll(bits);
                 struct AuPawTriScan *s = p->scan + t;
                 int jlo, jhi;
-                tri_row_span(s, py, p->min_x, w, grid_slack, &jlo, &jhi);
+                tri_row_span(s, py, p->min_x, w, &jlo, &jhi);
                 const int ilo = jlo > s->col_lo ? jlo : s->col_lo, ihi = jhi < s->col_hi ? jhi : s->col_hi;
                 if (ilo > ihi)
                     continue;
@@ -602,16 +603,13 @@ static int scan_convert(AuPaw *p)
         fill_int(tid, w, -1);
         for (int k = n_row - 1; k >= 0; k--)
             fill_int(tid + r_ilo[k], r_ihi[k] - r_ilo[k] + 1, r_tri[k]);
-        memset(m, 0, (size_t)w);
         int x = 0;
         if (g >= 0) {
             int jlo, jhi;
-            tri_row_span(p->scan + g, py, p->min_x, w, grid_slack, &jlo, &jhi);
+            tri_row_span(p->scan + g, py, p->min_x, w, &jlo, &jhi);
             const int n = jhi + 1;
             if (jlo <= 0 && n > 0) {
                 fill_int(tid, n, g);
-                memset(m, 1, (size_t)n);
-                count += n;
                 x = n;
             }
         }
@@ -621,8 +619,6 @@ static int scan_convert(AuPaw *p)
                 /* found at x (x is in its I, so in its J): the guess holds to J's end */
                 const int n = p->scan[g].row_jhi - x + 1;
                 fill_int(tid + x, n, g);
-                memset(m + x, 1, (size_t)n);
-                count += n;
                 x += n;
             } else {
                 /* outside every I up to the next start */
@@ -632,6 +628,12 @@ static int scan_convert(AuPaw *p)
                 x = next;
             }
         }
+        int n_in = 0;
+        for (x = 0; x < w; x++) {
+            m[x] = (uint8_t)(tid[x] >= 0);
+            n_in += m[x];
+        }
+        count += n_in;
     }
     p->number_of_pixels = count;
     return 1;

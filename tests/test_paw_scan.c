@@ -170,8 +170,11 @@ static void test_random_shapes(void **state)
         const int gw = 1 + (int)(rng_next(&seed) % 48), gh = 1 + (int)(rng_next(&seed) % 48);
         const int kind = (int)(rng_next(&seed) % 4);
         /* grid origin: often integers, sometimes fractional or negative */
-        const float min_x = lattice_coord(&seed, -20, 20, (int)(rng_next(&seed) % 4));
-        const float min_y = lattice_coord(&seed, -20, 20, (int)(rng_next(&seed) % 4));
+        /* far from 0 (up to 9e5, where floats are 1/16 apart and
+         * (float)x + min_x rounds) in some trials */
+        const float far = trial % 11 == 5 ? rng_float(&seed, 1e5f, 9e5f) : 0.0f;
+        const float min_x = far + lattice_coord(&seed, -20, 20, (int)(rng_next(&seed) % 4));
+        const float min_y = far + lattice_coord(&seed, -20, 20, (int)(rng_next(&seed) % 4));
         float shape[2 * 33];
         int tris[3 * 41];
         /* points over the grid and a margin around it (some off the grid) */
