@@ -32,7 +32,6 @@ struct AuPawTriScan {
     PawEdge e[3];
     int col_lo, col_hi;         /* columns whose x lies in the bounding box */
     int next_start, next_end;   /* scan_convert's row lists */
-    int row_jhi;                /* the last column of J in the current row */
 };
 
 void au_paw_free(AuPaw *p)
@@ -51,6 +50,8 @@ void au_paw_free(AuPaw *p)
     free(p->map_y);
     free(p->scan);
     free(p->scan_rows);
+    free(p->scan_run);
+    free(p->scan_cover);
     memset(p, 0, sizeof(*p));
 }
 
@@ -84,9 +85,11 @@ static AuStatus alloc_all(AuPaw *p, const float *destination, const int *tris, A
     p->map_y = malloc(sizeof(float) * n_px);
     p->scan = malloc(sizeof(*p->scan) * nt);
     p->scan_rows = malloc(sizeof(int) * 2 * ((size_t)p->height + 1));
+    p->scan_run = malloc(sizeof(int) * ((size_t)p->width + 8));
+    p->scan_cover = malloc(sizeof(uint64_t) * ((size_t)p->width + 1));
     if (!p->triangulation || !p->destination || !p->alpha || !p->beta || !p->tri_points || !p->triangle_id ||
         !p->pixel_mask || !p->coefficients || !p->map_x || !p->map_y || !p->scan ||
-        !p->scan_rows) {
+        !p->scan_rows || !p->scan_run || !p->scan_cover) {
         int w = p->width, h = p->height;
         au_paw_free(p);
         return au_error_set(err, AU_ERR_NOMEM, "PAW: out of memory for a %dx%d warp", w, h);
@@ -426,26 +429,22 @@ static void edge_init(PawEdge *e, float x1, float y1, float x2, float y2, float 
         e->kind = EDGE_CROSSING;
 }
 
-/* The column at or after est, clamped to [lo, hi] (0 for NaN); no libm call
- * (ceil is one without SSE4.1). */
-static inline int clamp_ceil(double est, int lo, int hi)
+/* ceil(v) and floor(v) clamped to [lo, hi] (lo for NaN), without branches
+ * (their outcomes vary from edge to edge) and without libm calls (ceil and
+ * floor are calls without SSE4.1). */
+static inline int clamp_ceil(double v, int lo, int hi)
 {
-    if (!(est > lo))
-        return lo;
-    if (est >= hi)
-        return hi;
-    int k = (int)est;
-    return k + (k < est);
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    const int k = (int)v;
+    return k + (k < v);
 }
 
-/* The column at or before v, clamped to [lo, hi] (lo for NaN). */
 static inline int clamp_floor(double v, int lo, int hi)
 {
-    if (!(v < hi))
-        return v >= hi ? hi : lo;
-    if (v <= lo)
-        return lo;
-    int k = (int)v;
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    const int k = (int)v;
     return k - (k > v);
 }
 
@@ -496,10 +495,13 @@ static inline int edge_switch_crossing(const PawEdge *e, float py, float min_x, 
     return sw;
 }
 
-static inline void fill_int(int *restrict d, int n, int v)
+/* d[0 .. n-1] = v, writing up to 7 more: blocks of 8 make the loop short
+ * and its branches predictable (the run lengths vary). */
+static inline void fill_over(int *d, int n, int v)
 {
-    for (int i = 0; i < n; i++)
-        d[i] = v;
+    for (int i = 0; i < n; i += 8)
+        for (int j = 0; j < 8; j++)
+            d[i + j] = v;
 }
 
 static void tri_row_span(const struct AuPawTriScan *s, float py, float min_x, int w, int *lo, int *hi)
@@ -573,7 +575,9 @@ static int scan_convert(AuPaw *p)
     uint64_t active[PAW_ROW_TRIS_MAX / 64];
     const int n_words = (nt + 63) / 64;
     memset(active, 0, sizeof(active));
-    int r_tri[PAW_ROW_TRIS_MAX], r_ilo[PAW_ROW_TRIS_MAX], r_ihi[PAW_ROW_TRIS_MAX];
+    int r_tri[PAW_ROW_TRIS_MAX], r_ilo[PAW_ROW_TRIS_MAX], r_ihi[PAW_ROW_TRIS_MAX], r_jhi[PAW_ROW_TRIS_MAX];
+    int *run = p->scan_run;
+    uint64_t *cover = p->scan_cover;
     int g = -1, count = 0;
     for (int y = 0; y < h; y++) {
         const float py = (float)y + p->min_y;
@@ -583,54 +587,75 @@ static int scan_convert(AuPaw *p)
             active[t >> 6] |= (uint64_t)1 << (t & 63);
         for (int t = first_end[y]; t >= 0; t = p->scan[t].next_end)
             active[t >> 6] &= ~((uint64_t)1 << (t & 63));
+        /* the row's candidates in index order: I and J's end */
         int n_row = 0;
         for (int wd = 0; wd < n_words; wd++)
             for (uint64_t bits = active[wd]; bits; bits &= bits - 1) {
                 const int t = 64 * wd + __builtin_ctzll(bits);
-                struct AuPawTriScan *s = p->scan + t;
+                const struct AuPawTriScan *s = p->scan + t;
                 int jlo, jhi;
                 tri_row_span(s, py, p->min_x, w, &jlo, &jhi);
                 const int ilo = jlo > s->col_lo ? jlo : s->col_lo, ihi = jhi < s->col_hi ? jhi : s->col_hi;
-                if (ilo > ihi)
-                    continue;
-                s->row_jhi = jhi;
                 r_tri[n_row] = t;
                 r_ilo[n_row] = ilo;
                 r_ihi[n_row] = ihi;
-                n_row++;
+                r_jhi[n_row] = jhi;
+                n_row += ilo <= ihi;
             }
-        /* the search's answer at each column, lowest index painted last */
-        fill_int(tid, w, -1);
-        for (int k = n_row - 1; k >= 0; k--)
-            fill_int(tid + r_ilo[k], r_ihi[k] - r_ilo[k] + 1, r_tri[k]);
+        /* the search's answer without a guess at column x is the first
+         * candidate whose I holds x: with at most 64 candidates, bit k of
+         * cover[x] says whether candidate k's I holds x (a prefix XOR of
+         * the intervals' ends); with more, the answers are painted into
+         * cover, highest index first */
+        const int few = n_row <= 64;
+        memset(cover, 0, sizeof(uint64_t) * ((size_t)w + 1));
+        if (few) {
+            for (int k = 0; k < n_row; k++) {
+                cover[r_ilo[k]] ^= (uint64_t)1 << k;
+                cover[r_ihi[k] + 1] ^= (uint64_t)1 << k;
+            }
+            uint64_t c = 0;
+            for (int x = 0; x < w; x++)
+                cover[x] = c ^= cover[x];
+        } else {
+            /* slot + 1, 0 for none */
+            for (int k = n_row - 1; k >= 0; k--)
+                for (int x = r_ilo[k]; x <= r_ihi[k]; x++)
+                    cover[x] = (uint64_t)k + 1;
+        }
+        /* runs in raster order, into run[] (fills may overshoot by 7) */
         int x = 0;
         if (g >= 0) {
             int jlo, jhi;
             tri_row_span(p->scan + g, py, p->min_x, w, &jlo, &jhi);
             const int n = jhi + 1;
             if (jlo <= 0 && n > 0) {
-                fill_int(tid, n, g);
+                fill_over(run, n, g);
                 x = n;
             }
         }
         while (x < w) {
-            g = tid[x];
-            if (g >= 0) {
+            const uint64_t c = cover[x];
+            if (c) {
                 /* found at x (x is in its I, so in its J): the guess holds to J's end */
-                const int n = p->scan[g].row_jhi - x + 1;
-                fill_int(tid + x, n, g);
-                x += n;
+                const int k = few ? __builtin_ctzll(c) : (int)c - 1;
+                g = r_tri[k];
+                fill_over(run + x, r_jhi[k] - x + 1, g);
+                x = r_jhi[k] + 1;
             } else {
                 /* outside every I up to the next start */
                 int next = w;
                 for (int k = 0; k < n_row; k++)
                     next = r_ilo[k] > x && r_ilo[k] < next ? r_ilo[k] : next;
+                g = -1;
+                fill_over(run + x, next - x, -1);
                 x = next;
             }
         }
+        memcpy(tid, run, sizeof(int) * (size_t)w);
         int n_in = 0;
         for (x = 0; x < w; x++) {
-            m[x] = (uint8_t)(tid[x] >= 0);
+            m[x] = (uint8_t)(run[x] >= 0);
             n_in += m[x];
         }
         count += n_in;

@@ -48,6 +48,8 @@ typedef struct AuPaw {
     /* au_paw_set_destination's per-triangle workspace (n_tris entries). */
     struct AuPawTriScan *scan;
     int *scan_rows;             /* 2 x (height + 1) */
+    int *scan_run;              /* width + 8 */
+    uint64_t *scan_cover;       /* width + 1 */
 } AuPaw;
 
 /* PAW(destination_shape, triangulation): the grid spans the shape's bounding
