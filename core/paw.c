@@ -485,13 +485,14 @@ static inline int edge_switch_crossing(const PawEdge *e, float py, float min_x, 
 {
     const double r = ((double)py - (double)e->y2) * e->slope; /* X - x2 */
     const double xs = e->c0 + r, m = 0x1p-21 * (fabs(r) + e->slack);
-    const int c_lo = clamp_ceil(xs - m, 0, w), c_hi = clamp_floor(xs + m, -1, w - 1);
-    int sw = c_lo;
-    if (c_lo <= c_hi) {
-        const float a = e->dx * (py - e->y2);
-        for (int c = c_lo; c <= c_hi; c++)
-            sw += edge_test(e, a, (float)c + min_x) != e->inc;
-    }
+    /* columns before xs - m differ from inc, those after xs + m equal it */
+    const int k = clamp_floor(xs + m, -1, w - 1);
+    if (k < 0 || (double)k < xs - m)
+        return k + 1; /* no column within the margin */
+    const float a = e->dx * (py - e->y2);
+    int sw = clamp_ceil(xs - m, 0, w);
+    for (int c = sw; c <= k; c++)
+        sw += edge_test(e, a, (float)c + min_x) != e->inc;
     return sw;
 }
 
