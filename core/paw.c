@@ -536,10 +536,12 @@ static void tri_row_span(const struct AuPawTriScan *s, float py, float min_x, in
  * Per row: the triangles whose rows hold it are kept as a bit set (index
  * order for free), updated from per-row lists of those that start and end;
  * for each, J and I; then the search's answer without a guess (the lowest
- * index whose I holds the pixel) is painted into the row, highest index
- * first; then one pass in raster order applies the guess: a triangle found
- * at x keeps every pixel up to the end of its J, and the last row's final
- * triangle is the guess for column 0. */
+ * index whose I holds the pixel) per column, as a bit set of the candidates
+ * whose I holds it; then the row run by run in raster order: a triangle
+ * found at x keeps every pixel up to the end of its J (the guess), the last
+ * row's final triangle is the guess for column 0. Loops whose trip counts
+ * vary are few (the machine's branch predictor, not the arithmetic, bounds
+ * the speed here). */
 static int scan_convert(AuPaw *p)
 {
     const int w = p->width, h = p->height, nt = p->n_tris;
