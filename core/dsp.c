@@ -210,6 +210,7 @@ void au_dsp_init_c(AuDsp *dsp)
     dsp->vecmat_f64 = vecmat_f64_c;
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
     dsp->u8_to_f32 = u8_to_f32_c;
+    dsp->warp_affine_u8 = au_warp_affine_u8;
 }
 
 void au_dsp_init(AuDsp *dsp, unsigned cpu_flags)

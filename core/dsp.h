@@ -174,6 +174,16 @@ struct AuDsp {
     void (*bgr_to_gray_u8)(uint8_t *gray, const uint8_t *bgr, int n);
     /* n 8-bit values to float (exact), as Mat::convertTo(CV_32F). */
     void (*u8_to_f32)(float *dst, const uint8_t *src, int n);
+
+    /* ---- AU face alignment (AlignFaceMask) ---- */
+
+    /* cv::warpAffine(src, dst, M, dst size, INTER_LINEAR | flags,
+     * BORDER_CONSTANT 0) on 8-bit images (the 112x112x3 aligned face from
+     * the BGR frame, flags 0): au_warp_affine_u8's contract (imgproc.h),
+     * which is the C reference: OpenCV's fixed-point source positions (1/32
+     * pixel) and 15-bit integer weights, (sum + 2^14) >> 15. Integer
+     * arithmetic throughout: SIMD versions are bit-exact. */
+    AuStatus (*warp_affine_u8)(const AuImageU8 *src, AuImageU8 *dst, const double M[6], int flags, AuError *err);
 };
 
 /* Floats of scratch ccnf_im2col_norm and ccnf_neurons need (any version):

@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpu.h"
 #include "imgproc.h"
@@ -457,6 +458,111 @@ static AVX2 AuStatus warp_affine_f32_avx2(const AuImageF32 *src, AuImageF32 *dst
     return AU_OK;
 }
 
+/* ---- the 8-bit warp (AU face alignment) ---- */
+
+/* Widest destination the vector path handles (the aligned face is 112). */
+#define WARP_U8_MAX_W 1024
+
+/* imgproc.c's au_warp_affine_u8 for 3 channels, 8 destination pixels at a
+ * time where all 8 cells and their 2x2 neighbourhoods (plus one byte, read
+ * by the 4-byte gathers) lie inside the image; other blocks and the row's
+ * tail go to au_warp_affine_u8_span, the C version. Same source positions
+ * (the C tables, int32 adds and arithmetic shifts as in C) and the same
+ * integer sum in separable form: per channel h = (32 - fx) left + fx right
+ * (pmaddwd of byte pairs with (32 - fx, fx)), S = (32 - fy) h_top + fy h_bot
+ * (pmaddwd of (h_top, h_bot) with (32 - fy, fy); h <= 8160 fits int16), out
+ * = (S + 512) >> 10 (see au_warp_affine_u8_span: OpenCV's 15-bit sum is
+ * 32 S). */
+static AVX2 AuStatus warp_affine_u8_avx2(const AuImageU8 *src, AuImageU8 *dst, const double M0[6], int flags,
+                                          AuError *err)
+{
+    const int dw = dst->width, dh = dst->height, sw = src->width, sh = src->height;
+    if (!src->data || !dst->data || sw <= 0 || sh <= 0 || src->channels != 3 || dst->channels != 3 ||
+        dw > WARP_U8_MAX_W || !au_warp_u8_fast_ok(src))
+        return au_warp_affine_u8(src, dst, M0, flags, err);
+    double M[6];
+    au_warp_affine_map(M0, flags, M);
+    int adelta[WARP_U8_MAX_W], bdelta[WARP_U8_MAX_W];
+    au_warp_affine_deltas(M, dw, adelta, bdelta);
+    const __m256i zero = _mm256_setzero_si256(), one_less = _mm256_set1_epi32(-1);
+    const __m256i sx_max = _mm256_set1_epi32(sw - 3), sy_max = _mm256_set1_epi32(sh - 2);
+    const __m256i stride = _mm256_set1_epi32((int)src->stride), m31 = _mm256_set1_epi32(31);
+    const __m256i n32 = _mm256_set1_epi32(32), round = _mm256_set1_epi32(512);
+    /* per 128-bit half: BGRX BGRX BGRX BGRX -> 12 bytes BGR, 4 zero */
+    const __m256i drop_x = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6,
+                                            8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    const int *base = (const int *)src->data;
+    const int *base_r = (const int *)(src->data + 3);
+    const int *base_d = (const int *)(src->data + src->stride);
+    const int *base_dr = (const int *)(src->data + src->stride + 3);
+    for (int y = 0; y < dh; y++) {
+        int X0, Y0;
+        au_warp_affine_row_start(M, y, &X0, &Y0);
+        uint8_t *d = au_image_u8_row(dst, y);
+        const __m256i vx0 = _mm256_set1_epi32(X0), vy0 = _mm256_set1_epi32(Y0);
+        int x = 0;
+        for (; x + 8 <= dw; x += 8) {
+            const __m256i X = _mm256_srai_epi32(_mm256_add_epi32(vx0, _mm256_loadu_si256((const __m256i *)(adelta + x))), 5);
+            const __m256i Y = _mm256_srai_epi32(_mm256_add_epi32(vy0, _mm256_loadu_si256((const __m256i *)(bdelta + x))), 5);
+            const __m256i sx = _mm256_srai_epi32(X, 5), sy = _mm256_srai_epi32(Y, 5);
+            const __m256i out = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi32(zero, sx), _mm256_cmpgt_epi32(sx, sx_max)),
+                _mm256_or_si256(_mm256_cmpgt_epi32(zero, sy), _mm256_cmpgt_epi32(sy, sy_max)));
+            if (!_mm256_testz_si256(out, one_less)) {
+                au_warp_affine_u8_span(src, d, X0, Y0, adelta, bdelta, x, x + 8);
+                continue;
+            }
+            const __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(sy, stride),
+                                                 _mm256_add_epi32(sx, _mm256_add_epi32(sx, sx)));
+            const __m256i fx = _mm256_and_si256(X, m31), fy = _mm256_and_si256(Y, m31);
+            /* int16 pairs (32 - f, f) */
+            const __m256i wx = _mm256_or_si256(_mm256_sub_epi32(n32, fx), _mm256_slli_epi32(fx, 16));
+            const __m256i wy = _mm256_or_si256(_mm256_sub_epi32(n32, fy), _mm256_slli_epi32(fy, 16));
+            /* BGR + one byte of the left / right pixel of the top / bottom row */
+            const __m256i tl = _mm256_i32gather_epi32(base, idx, 1), tr = _mm256_i32gather_epi32(base_r, idx, 1);
+            const __m256i bl = _mm256_i32gather_epi32(base_d, idx, 1), br = _mm256_i32gather_epi32(base_dr, idx, 1);
+            /* per 128-bit half (pixels 0-3 low, 4-7 high): byte pairs
+             * (left, right) of pixels 0,1 (lo) and 2,3 (hi) */
+            const __m256i t_lo = _mm256_unpacklo_epi8(tl, tr), t_hi = _mm256_unpackhi_epi8(tl, tr);
+            const __m256i b_lo = _mm256_unpacklo_epi8(bl, br), b_hi = _mm256_unpackhi_epi8(bl, br);
+            /* pixel k (low half) and k + 4 (high half): 4 channels x int16 pair */
+            __m256i res[4];
+            const __m256i pt[4] = {_mm256_unpacklo_epi8(t_lo, zero), _mm256_unpackhi_epi8(t_lo, zero),
+                                   _mm256_unpacklo_epi8(t_hi, zero), _mm256_unpackhi_epi8(t_hi, zero)};
+            const __m256i pb[4] = {_mm256_unpacklo_epi8(b_lo, zero), _mm256_unpackhi_epi8(b_lo, zero),
+                                   _mm256_unpacklo_epi8(b_hi, zero), _mm256_unpackhi_epi8(b_hi, zero)};
+#define WARP_U8_PAIR(k, imm)                                                                                  \
+    do {                                                                                                      \
+        const __m256i wxk = _mm256_shuffle_epi32(wx, imm), wyk = _mm256_shuffle_epi32(wy, imm);               \
+        const __m256i ht = _mm256_madd_epi16(pt[k], wxk), hb = _mm256_madd_epi16(pb[k], wxk);                 \
+        const __m256i sum = _mm256_madd_epi16(_mm256_or_si256(ht, _mm256_slli_epi32(hb, 16)), wyk);           \
+        res[k] = _mm256_srli_epi32(_mm256_add_epi32(sum, round), 10);                                         \
+    } while (0)
+            WARP_U8_PAIR(0, 0x00);
+            WARP_U8_PAIR(1, 0x55);
+            WARP_U8_PAIR(2, 0xaa);
+            WARP_U8_PAIR(3, 0xff);
+#undef WARP_U8_PAIR
+            /* bytes BGRX of pixels 0-3 (low half), 4-7 (high half), then BGR */
+            const __m256i px = _mm256_packus_epi16(_mm256_packs_epi32(res[0], res[1]), _mm256_packs_epi32(res[2], res[3]));
+            const __m256i bgr = _mm256_shuffle_epi8(px, drop_x);
+            if (x + 10 <= dw) {
+                /* 16-byte stores whose last 4 bytes the next store rewrites */
+                _mm_storeu_si128((__m128i *)(d + 3 * x), _mm256_castsi256_si128(bgr));
+                _mm_storeu_si128((__m128i *)(d + 3 * x + 12), _mm256_extracti128_si256(bgr, 1));
+            } else {
+                uint8_t tmp[32];
+                _mm_storeu_si128((__m128i *)tmp, _mm256_castsi256_si128(bgr));
+                _mm_storeu_si128((__m128i *)(tmp + 12), _mm256_extracti128_si256(bgr, 1));
+                memcpy(d + 3 * x, tmp, 24);
+            }
+        }
+        if (x < dw)
+            au_warp_affine_u8_span(src, d, X0, Y0, adelta, bdelta, x, dw);
+    }
+    return AU_OK;
+}
+
 /* ---- image conversion ---- */
 
 /* 8 pixels per step: B,G pairs and R,1 pairs as int16 times (3735, 19235)
@@ -502,6 +608,7 @@ void au_dsp_init_avx2(AuDsp *dsp, unsigned cpu_flags)
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_avx2;
     dsp->u8_to_f32 = u8_to_f32_avx2;
     dsp->warp_affine_f32 = warp_affine_f32_avx2;
+    dsp->warp_affine_u8 = warp_affine_u8_avx2;
     if (!(cpu_flags & AU_CPU_FMA))
         return;
     dsp->ccnf_sigmoid_acc = ccnf_sigmoid_acc_avx2_fma;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "dsp.h"
 #include "imgproc.h"
 #include "rotation.h"
 
@@ -125,18 +126,26 @@ AuStatus au_face_align(AuFaceAlign *a, const AuImageU8 *frame, const float *land
     double M[6];
     for (int i = 0; i < 6; i++)
         M[i] = a->warp[i];
-    AuStatus st = au_warp_affine_u8(frame, out, M, 0, err);
+    AuStatus st = a->dsp ? a->dsp->warp_affine_u8(frame, out, M, 0, err) : au_warp_affine_u8(frame, out, M, 0, err);
     if (st)
         return st;
     au_face_align_mask(a, landmarks);
-    /* cv::multiply of each channel by the 0/1 mask. */
-    size_t cn = (size_t)out->channels;
+    /* cv::multiply of each channel by the 0/1 mask: a byte AND with 0 or 0xff. */
+    const int cn = out->channels;
     for (int y = 0; y < out->height; y++) {
         uint8_t *row = au_image_u8_row(out, y);
         const uint8_t *m = a->paw.pixel_mask + (size_t)y * (size_t)a->paw.width;
-        for (int x = 0; x < out->width; x++)
-            if (!m[x])
-                memset(row + (size_t)x * cn, 0, cn);
+        if (cn == 3)
+            for (int x = 0; x < out->width; x++) {
+                const uint8_t keep = (uint8_t)-m[x];
+                row[3 * x] &= keep;
+                row[3 * x + 1] &= keep;
+                row[3 * x + 2] &= keep;
+            }
+        else
+            for (int x = 0; x < out->width; x++)
+                for (int k = 0; k < cn; k++)
+                    row[x * cn + k] &= (uint8_t)-m[x];
     }
     return AU_OK;
 }

@@ -16,9 +16,9 @@
  *
  * Float arithmetic as OpenFace's (float matrices; OpenCV's gemm accumulates
  * in double where it does), so warp, mask and pixels are OpenFace's exactly.
- * The context's buffers are made once in au_face_align_init; per frame the
- * only allocation is the column table au_warp_affine_u8 (imgproc.c) makes
- * for each call.
+ * The context's buffers are made once in au_face_align_init; nothing is
+ * allocated per frame. The mask comes from the PAW's scan conversion (paw.h)
+ * and the warp from the DSP table's warp_affine_u8, both exact.
  *
  * Verified on changeLighting.wmv (tests/test_face_align.c): warp, mask,
  * pixels and the FHOG of all 88 aligned faces are OpenFace's exactly. */
@@ -30,6 +30,8 @@
 #include "mat.h"
 #include "paw.h"
 #include "pdm.h"
+
+struct AuDsp;
 
 #define AU_ALIGN_POINTS 68        /* AlignFaceMask indexes the 68-point layout */
 #define AU_ALIGN_RIGID_POINTS 24  /* extract_rigid_points */
@@ -48,6 +50,10 @@ typedef struct AuFaceAlign {
      * lifted) and its PAW, whose pixel_mask is the face mask. */
     float dst_landmarks[2 * AU_ALIGN_POINTS];
     AuPaw paw;
+    /* The DSP table whose warp_affine_u8 au_face_align uses (the caller's,
+     * set after au_face_align_init, which leaves it NULL: then
+     * au_warp_affine_u8, the C version; all versions give the same bytes). */
+    const struct AuDsp *dsp;
 } AuFaceAlign;
 
 /* pdm: the FaceAnalyser's 68-point PDM (AU_predictors/In-the-wild_aligned_PDM_68.txt);

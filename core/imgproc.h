@@ -67,7 +67,31 @@ AuStatus au_resize_linear_u8(const AuImageU8 *src, AuImageU8 *dst, AuError *err)
  * AU_WARP_INVERSE_MAP, M maps source to destination and is inverted as OpenCV
  * does. dst is allocated by the caller with the output size. */
 AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double M[6], int flags, AuError *err);
+/* The 8-bit version computes exactly what the straightforward per-pixel
+ * au_warp_affine_u8_ref does (kept as the reference for the tests), faster:
+ * column tables on the stack, and for cells whose 2x2 neighbourhood is
+ * inside the image OpenCV's weighted sum in separable form (identical
+ * integers, see au_warp_affine_u8_span), the border rule only elsewhere. */
 AuStatus au_warp_affine_u8(const AuImageU8 *src, AuImageU8 *dst, const double M[6], int flags, AuError *err);
+AuStatus au_warp_affine_u8_ref(const AuImageU8 *src, AuImageU8 *dst, const double M[6], int flags, AuError *err);
+
+/* The pieces of the 8-bit warp, for its SIMD versions (dsp.h, warp_affine_u8):
+ *  - au_warp_affine_map: the destination -> source matrix warpAffine uses
+ *    (M inverted as OpenCV does, unless flags has AU_WARP_INVERSE_MAP);
+ *  - au_warp_affine_deltas / au_warp_affine_row_start: WarpAffineInvoker's
+ *    fixed point: destination (x, y) samples the source at
+ *    X = (X0 + adelta[x]) >> 5, Y = (Y0 + bdelta[x]) >> 5 (1/32 pixel,
+ *    int additions wrapping, arithmetic shifts): cell (X >> 5, Y >> 5),
+ *    fractions (X & 31, Y & 31);
+ *  - au_warp_affine_u8_span: destination columns [x_begin, x_end) of one
+ *    row (d: the row) from those tables, exactly as au_warp_affine_u8;
+ *    needs au_warp_u8_fast_ok(src). */
+void au_warp_affine_map(const double M[6], int flags, double inv[6]);
+void au_warp_affine_deltas(const double inv[6], int dw, int *adelta, int *bdelta);
+void au_warp_affine_row_start(const double inv[6], int y, int *X0, int *Y0);
+int au_warp_u8_fast_ok(const AuImageU8 *src);
+void au_warp_affine_u8_span(const AuImageU8 *src, uint8_t *d, int X0, int Y0, const int *adelta, const int *bdelta,
+                            int x_begin, int x_end);
 
 /* cv::remap(src, dst, map_x, map_y, INTER_LINEAR, BORDER_CONSTANT, 0) with
  * float maps of dst's size (map_x/map_y row-major, stride = dst width). */

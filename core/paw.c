@@ -15,6 +15,25 @@
 /* Triangles the raster scan lists per row (more: the plain search). */
 #define PAW_ROW_TRIS_MAX 512
 
+/* One sameSide test of point_in_triangle: the line through (x2, y2) and
+ * (x2 + dx, y2 + dy), side the opposite vertex's value. */
+typedef struct PawEdge {
+    float x2, y2, dx, dy, side;
+    int kind;      /* EDGE_CONSTANT, EDGE_PROBE or EDGE_CROSSING */
+    int inc;       /* 1: the test goes from false to true along a row; 0: true to false */
+    /* EDGE_CROSSING: the crossing column in the row at y0 is
+     * c0 + (y0 - y2) * slope, and the margin 2^-21 (|that - c0| + slack) */
+    double slope, c0, slack;
+} PawEdge;
+
+enum { EDGE_CONSTANT, EDGE_PROBE, EDGE_CROSSING };
+
+struct AuPawTriScan {
+    PawEdge e[3];
+    int col_lo, col_hi;         /* columns whose x lies in the bounding box */
+    int next_start, next_end;   /* scan_convert's row lists */
+};
+
 void au_paw_free(AuPaw *p)
 {
     if (!p)
@@ -29,6 +48,10 @@ void au_paw_free(AuPaw *p)
     free(p->coefficients);
     free(p->map_x);
     free(p->map_y);
+    free(p->scan);
+    free(p->scan_rows);
+    free(p->scan_run);
+    free(p->scan_cover);
     memset(p, 0, sizeof(*p));
 }
 
@@ -60,8 +83,13 @@ static AuStatus alloc_all(AuPaw *p, const float *destination, const int *tris, A
     p->coefficients = malloc(sizeof(float) * 6 * nt);
     p->map_x = malloc(sizeof(float) * n_px);
     p->map_y = malloc(sizeof(float) * n_px);
+    p->scan = malloc(sizeof(*p->scan) * nt);
+    p->scan_rows = malloc(sizeof(int) * 2 * ((size_t)p->height + 1));
+    p->scan_run = malloc(sizeof(int) * ((size_t)p->width + 8));
+    p->scan_cover = malloc(sizeof(uint64_t) * ((size_t)p->width + 1));
     if (!p->triangulation || !p->destination || !p->alpha || !p->beta || !p->tri_points || !p->triangle_id ||
-        !p->pixel_mask || !p->coefficients || !p->map_x || !p->map_y) {
+        !p->pixel_mask || !p->coefficients || !p->map_x || !p->map_y || !p->scan ||
+        !p->scan_rows || !p->scan_run || !p->scan_cover) {
         int w = p->width, h = p->height;
         au_paw_free(p);
         return au_error_set(err, AU_ERR_NOMEM, "PAW: out of memory for a %dx%d warp", w, h);
@@ -83,8 +111,11 @@ static AuStatus grid_side(double extent_plus, const char *what, int *side, AuErr
 }
 
 static int find_in_row(const float *tri_points, int n_tris, const int *row, int n_row, float x, float y, int guess);
+static int scan_convert(AuPaw *p);
 
-void au_paw_set_destination(AuPaw *p, const float *destination)
+/* The destination-dependent data of every triangle: alpha, beta and
+ * tri_points, as PAW's constructor computes them. */
+static void set_triangles(AuPaw *p, const float *destination)
 {
     const int n = p->n_points;
     if (destination != p->destination)
@@ -130,7 +161,11 @@ void au_paw_set_destination(AuPaw *p, const float *destination)
         tp[8] = nx;
         tp[9] = ny;
     }
+}
 
+void au_paw_set_destination_ref(AuPaw *p, const float *destination)
+{
+    set_triangles(p, destination);
     /* Raster scan; the previous pixel's triangle (or -1) is the next guess.
      * Per row, only the triangles whose y range holds the row can contain a
      * pixel of it: find_in_row scans those, in index order, and so returns
@@ -162,6 +197,15 @@ void au_paw_set_destination(AuPaw *p, const float *destination)
         }
     }
     p->number_of_pixels = count;
+}
+
+int au_paw_set_destination(AuPaw *p, const float *destination)
+{
+    set_triangles(p, destination);
+    if (scan_convert(p))
+        return 1;
+    au_paw_set_destination_ref(p, p->destination);
+    return 0;
 }
 
 AuStatus au_paw_init_bounds(AuPaw *p, const float *destination, int n_points, const int *tris, int n_tris,
@@ -305,6 +349,322 @@ static int find_in_row(const float *tri_points, int n_tris, const int *row, int 
             return row[k];
     }
     return -1;
+}
+
+/* ---- scan conversion ------------------------------------------------------------
+ *
+ * au_paw_set_destination_ref looks every pixel up. The result is a function
+ * of, per row and triangle, two sets of columns: J (the pixels for which
+ * point_in_triangle holds) and I (those of J inside the triangle's bounding
+ * box, which the search requires). Raster order then gives: the previous
+ * pixel's triangle g as long as the pixel is in J_g, else the lowest index t
+ * whose I_t holds the pixel, else -1. scan_convert computes J and I exactly
+ * and fills the row run by run.
+ *
+ * J and I are intervals of columns, found with the exact float tests: for a
+ * fixed row y0, each of the three sameSide tests is
+ *   s(x) = (a - (x0 - x2) * dy) * side >= 0,   x0 = (float)x + min_x,
+ * with a = dx * (y0 - y2), dx, dy, side constant. Float rounding is monotone
+ * (non-decreasing), so x0, x0 - x2, the product with dy, the difference and
+ * the product with side are each monotone in x (in a direction given by the
+ * signs of dy and side), and the test is false then true or true then false
+ * along the row (constant when dy or side is 0). So J is the intersection
+ * of three column intervals, one per test, each given by the column where
+ * the test switches; the bounding-box tests are monotone in the same way.
+ *
+ * The switch column, without testing every column: in real arithmetic the
+ * test switches at the crossing X = x2 + a / dy. The float test differs from
+ * the real one only where the rounding can flip the sign of
+ * a - (x0 - x2) * dy: with u = 2^-24, the computed product is
+ * (x0 - x2) * dy * (1 + e), |e| <= 2u + u^2 (two roundings; the difference
+ * and the final product keep the sign of what they round), so the sign is
+ * the real one when |x0 - X| > (2u + u^2) |x0 - x2|, i.e. (with
+ * |x0 - x2| <= |x0 - X| + |X - x2|) when |x0 - X| > 2.03u |X - x2|. The
+ * crossing is computed in double as x2 + (y0 - y2) dx / dy, which is within
+ * 2.01u |X - x2| of X (a = dx * (y0 - y2) has two roundings) plus double
+ * rounding (~1e-16 relative), and column c stands for x0 = fl(c + min_x),
+ * within u (|min_x| + w) of c + min_x. So every column c farther than
+ * M = 8u (|X - x2| + |x2| + |min_x| + w + 1) (about twice what those errors
+ * need) from the computed crossing has the real test's value; only columns
+ * within M of it (for faces M is ~1e-4 pixel: usually none, one when an
+ * edge passes within M of a pixel centre) are tested with the exact float
+ * test, which decides them. This needs |dy| and |side| not tiny
+ * (>= 1e-10): then outside the M band |a - p| * |side| stays far above the
+ * float underflow threshold, whose rounding to 0 would make the test true.
+ * Tests with a tiny dy or side are found by bisection on the monotone test;
+ * dy = 0 or side = 0 make the test constant along the row (one test).
+ *
+ * All this needs finite values without overflow: scan_convert declines (and
+ * the reference runs) when a coordinate is non-finite or beyond
+ * SCAN_MAX_COORD (then every product stays below 1e26). */
+
+#define SCAN_MAX_COORD 1e6f
+/* |dy| and |side| from which the switch column is computed (see above). */
+#define SCAN_MIN_FACTOR 1e-10f
+
+/* same_side(x0, y0, x1, y1, x2, y2, x3, y3) with a = (x3 - x2) * (y0 - y2):
+ * the same operations on the same values. */
+static inline int edge_test(const PawEdge *e, float a, float x0)
+{
+    float x = a - (x0 - e->x2) * e->dy;
+    return x * e->side >= 0;
+}
+
+static void edge_init(PawEdge *e, float x1, float y1, float x2, float y2, float x3, float y3, float min_x, int w)
+{
+    e->x2 = x2;
+    e->y2 = y2;
+    e->dx = x3 - x2;
+    e->dy = y3 - y2;
+    e->side = (x3 - x2) * (y1 - y2) - (x1 - x2) * (y3 - y2);
+    e->slope = e->dy != 0 ? (double)e->dx * (1.0 / (double)e->dy) : 0.0;
+    e->c0 = (double)x2 - (double)min_x;
+    e->slack = fabs((double)x2) + fabs((double)min_x) + w + 1.0;
+    e->inc = (e->dy < 0) == (e->side > 0);
+    if (e->dy == 0 || e->side == 0)
+        e->kind = EDGE_CONSTANT;
+    else if (fabsf(e->dy) < SCAN_MIN_FACTOR || fabsf(e->side) < SCAN_MIN_FACTOR)
+        e->kind = EDGE_PROBE;
+    else
+        e->kind = EDGE_CROSSING;
+}
+
+/* ceil(v) and floor(v) clamped to [lo, hi] (lo for NaN), without branches
+ * (their outcomes vary from edge to edge) and without libm calls (ceil and
+ * floor are calls without SSE4.1). */
+static inline int clamp_ceil(double v, int lo, int hi)
+{
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    const int k = (int)v;
+    return k + (k < v);
+}
+
+static inline int clamp_floor(double v, int lo, int hi)
+{
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    const int k = (int)v;
+    return k - (k > v);
+}
+
+/* The smallest i in [0, n] with (float)i + base >= thr (strictly > if
+ * strict), n if none: (float)i + base is monotone in i, and the estimate is
+ * within a step or two. */
+static int first_column(float thr, float base, int n, int strict)
+{
+    int i = clamp_ceil((double)thr - (double)base, 0, n);
+#define PAST(k) (strict ? (float)(k) + base > thr : (float)(k) + base >= thr)
+    while (i > 0 && PAST(i - 1))
+        i--;
+    while (i < n && !PAST(i))
+        i++;
+#undef PAST
+    return i;
+}
+
+/* For an EDGE_PROBE test: the first column in [0, w] from which the test
+ * equals e->inc, w if none, by bisection on the monotone test. */
+static int edge_switch_probe(const PawEdge *e, float a, float min_x, int w)
+{
+    int lo = -1, hi = w; /* the test differs from inc at lo, equals it at hi (virtually at -1 and w) */
+    while (hi - lo > 1) {
+        int m = lo + (hi - lo) / 2;
+        if (edge_test(e, a, (float)m + min_x) == e->inc)
+            hi = m;
+        else
+            lo = m;
+    }
+    return hi;
+}
+
+/* The same for an EDGE_CROSSING test in the row at py, from the crossing:
+ * columns more than the margin before it differ from inc, those more than
+ * the margin after it equal inc, those within are tested (see above). */
+static inline int edge_switch_crossing(const PawEdge *e, float py, float min_x, int w)
+{
+    const double r = ((double)py - (double)e->y2) * e->slope; /* X - x2 */
+    const double xs = e->c0 + r, m = 0x1p-21 * (fabs(r) + e->slack);
+    /* columns before xs - m differ from inc, those after xs + m equal it */
+    const int k = clamp_floor(xs + m, -1, w - 1);
+    if (k < 0 || (double)k < xs - m)
+        return k + 1; /* no column within the margin */
+    const float a = e->dx * (py - e->y2);
+    int sw = clamp_ceil(xs - m, 0, w);
+    for (int c = sw; c <= k; c++)
+        sw += edge_test(e, a, (float)c + min_x) != e->inc;
+    return sw;
+}
+
+/* d[0 .. n-1] = v, writing up to 7 more: blocks of 8 make the loop short
+ * and its branches predictable (the run lengths vary). */
+static inline void fill_over(int *d, int n, int v)
+{
+    for (int i = 0; i < n; i += 8)
+        for (int j = 0; j < 8; j++)
+            d[i + j] = v;
+}
+
+static void tri_row_span(const struct AuPawTriScan *s, float py, float min_x, int w, int *lo, int *hi)
+{
+    int l = 0, h = w - 1;
+    for (int k = 0; k < 3; k++) {
+        const PawEdge *e = &s->e[k];
+        int sw;
+        if (e->kind == EDGE_CROSSING) {
+            sw = edge_switch_crossing(e, py, min_x, w);
+        } else if (e->kind == EDGE_CONSTANT) {
+            if (edge_test(e, e->dx * (py - e->y2), min_x))
+                continue;
+            l = 0, h = -1;
+            break;
+        } else {
+            sw = edge_switch_probe(e, e->dx * (py - e->y2), min_x, w);
+        }
+        const int from = e->inc ? sw : 0, to = e->inc ? w - 1 : sw - 1;
+        l = from > l ? from : l;
+        h = to < h ? to : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* au_paw_set_destination_ref's triangle map and mask by scan conversion, for
+ * the triangles set_triangles has just computed. Returns 0 (nothing written)
+ * when the shape is out of its domain (see above).
+ *
+ * Per row: the triangles whose rows hold it are kept as a bit set (index
+ * order for free), updated from per-row lists of those that start and end;
+ * for each, J and I; then the search's answer without a guess (the lowest
+ * index whose I holds the pixel) per column, as a bit set of the candidates
+ * whose I holds it; then the row run by run in raster order: a triangle
+ * found at x keeps every pixel up to the end of its J (the guess), the last
+ * row's final triangle is the guess for column 0. Loops whose trip counts
+ * vary are few (the machine's branch predictor, not the arithmetic, bounds
+ * the speed here). */
+static int scan_convert(AuPaw *p)
+{
+    const int w = p->width, h = p->height, nt = p->n_tris;
+    if (nt > PAW_ROW_TRIS_MAX || !(fabsf(p->min_x) <= SCAN_MAX_COORD) || !(fabsf(p->min_y) <= SCAN_MAX_COORD))
+        return 0;
+    for (int i = 0; i < 2 * p->n_points; i++)
+        if (!(fabsf(p->destination[i]) <= SCAN_MAX_COORD))
+            return 0;
+    /* first_start[y] / first_end[y]: the triangles whose rows start at y /
+     * end just before y, linked through next_start / next_end (-1 ends) */
+    int *first_start = p->scan_rows, *first_end = p->scan_rows + h + 1;
+    for (int y = 0; y <= h; y++)
+        first_start[y] = first_end[y] = -1;
+    for (int t = nt - 1; t >= 0; t--) {
+        const float *tp = p->tri_points + TRI_STRIDE * t;
+        struct AuPawTriScan *s = p->scan + t;
+        /* point_in_triangle's three tests, in any order (a conjunction) */
+        edge_init(&s->e[0], tp[0], tp[1], tp[2], tp[3], tp[4], tp[5], p->min_x, w);
+        edge_init(&s->e[1], tp[2], tp[3], tp[0], tp[1], tp[4], tp[5], p->min_x, w);
+        edge_init(&s->e[2], tp[4], tp[5], tp[0], tp[1], tp[2], tp[3], p->min_x, w);
+        /* the box holds (x0, y0) when !(tp[6] < x0 || tp[8] > x0) and
+         * !(tp[7] < y0 || tp[9] > y0) */
+        s->col_lo = first_column(tp[8], p->min_x, w, 0);
+        s->col_hi = first_column(tp[6], p->min_x, w, 1) - 1;
+        const int row_lo = first_column(tp[9], p->min_y, h, 0), row_end = first_column(tp[7], p->min_y, h, 1);
+        if (s->col_lo > s->col_hi || row_lo >= row_end)
+            continue;
+        s->next_start = first_start[row_lo];
+        first_start[row_lo] = t;
+        s->next_end = first_end[row_end];
+        first_end[row_end] = t;
+    }
+
+    uint64_t active[PAW_ROW_TRIS_MAX / 64];
+    const int n_words = (nt + 63) / 64;
+    memset(active, 0, sizeof(active));
+    int r_tri[PAW_ROW_TRIS_MAX], r_ilo[PAW_ROW_TRIS_MAX], r_ihi[PAW_ROW_TRIS_MAX], r_jhi[PAW_ROW_TRIS_MAX];
+    int *run = p->scan_run;
+    uint64_t *cover = p->scan_cover;
+    int g = -1, count = 0;
+    for (int y = 0; y < h; y++) {
+        const float py = (float)y + p->min_y;
+        int *tid = p->triangle_id + (size_t)y * (size_t)w;
+        uint8_t *m = p->pixel_mask + (size_t)y * (size_t)w;
+        for (int t = first_start[y]; t >= 0; t = p->scan[t].next_start)
+            active[t >> 6] |= (uint64_t)1 << (t & 63);
+        for (int t = first_end[y]; t >= 0; t = p->scan[t].next_end)
+            active[t >> 6] &= ~((uint64_t)1 << (t & 63));
+        /* the row's candidates in index order: I and J's end */
+        int n_row = 0;
+        for (int wd = 0; wd < n_words; wd++)
+            for (uint64_t bits = active[wd]; bits; bits &= bits - 1) {
+                const int t = 64 * wd + __builtin_ctzll(bits);
+                const struct AuPawTriScan *s = p->scan + t;
+                int jlo, jhi;
+                tri_row_span(s, py, p->min_x, w, &jlo, &jhi);
+                const int ilo = jlo > s->col_lo ? jlo : s->col_lo, ihi = jhi < s->col_hi ? jhi : s->col_hi;
+                r_tri[n_row] = t;
+                r_ilo[n_row] = ilo;
+                r_ihi[n_row] = ihi;
+                r_jhi[n_row] = jhi;
+                n_row += ilo <= ihi;
+            }
+        /* the search's answer without a guess at column x is the first
+         * candidate whose I holds x: with at most 64 candidates, bit k of
+         * cover[x] says whether candidate k's I holds x (a prefix XOR of
+         * the intervals' ends); with more, the answers are painted into
+         * cover, highest index first */
+        const int few = n_row <= 64;
+        memset(cover, 0, sizeof(uint64_t) * ((size_t)w + 1));
+        if (few) {
+            for (int k = 0; k < n_row; k++) {
+                cover[r_ilo[k]] ^= (uint64_t)1 << k;
+                cover[r_ihi[k] + 1] ^= (uint64_t)1 << k;
+            }
+            uint64_t c = 0;
+            for (int x = 0; x < w; x++)
+                cover[x] = c ^= cover[x];
+        } else {
+            /* slot + 1, 0 for none */
+            for (int k = n_row - 1; k >= 0; k--)
+                for (int x = r_ilo[k]; x <= r_ihi[k]; x++)
+                    cover[x] = (uint64_t)k + 1;
+        }
+        /* runs in raster order, into run[] (fills may overshoot by 7) */
+        int x = 0;
+        if (g >= 0) {
+            int jlo, jhi;
+            tri_row_span(p->scan + g, py, p->min_x, w, &jlo, &jhi);
+            const int n = jhi + 1;
+            if (jlo <= 0 && n > 0) {
+                fill_over(run, n, g);
+                x = n;
+            }
+        }
+        while (x < w) {
+            const uint64_t c = cover[x];
+            if (c) {
+                /* found at x (x is in its I, so in its J): the guess holds to J's end */
+                const int k = few ? __builtin_ctzll(c) : (int)c - 1;
+                g = r_tri[k];
+                fill_over(run + x, r_jhi[k] - x + 1, g);
+                x = r_jhi[k] + 1;
+            } else {
+                /* outside every I up to the next start */
+                int next = w;
+                for (int k = 0; k < n_row; k++)
+                    next = r_ilo[k] > x && r_ilo[k] < next ? r_ilo[k] : next;
+                g = -1;
+                fill_over(run + x, next - x, -1);
+                x = next;
+            }
+        }
+        memcpy(tid, run, sizeof(int) * (size_t)w);
+        int n_in = 0;
+        for (x = 0; x < w; x++) {
+            m[x] = (uint8_t)(run[x] >= 0);
+            n_in += m[x];
+        }
+        count += n_in;
+    }
+    p->number_of_pixels = count;
+    return 1;
 }
 
 int au_paw_find_triangle(const float *tri_points, int n_tris, float x, float y, int guess)

@@ -28,6 +28,8 @@
 /* Largest warped grid side accepted (bounds that would need more are rejected). */
 #define AU_PAW_MAX_SIDE 8192
 
+struct AuPawTriScan;
+
 typedef struct AuPaw {
     int n_points;               /* n: shapes have 2n floats */
     int n_tris;
@@ -43,6 +45,11 @@ typedef struct AuPaw {
     /* Per-warp workspace (OpenFace's coefficients, map_x, map_y). */
     float *coefficients;        /* n_tris x 6 */
     float *map_x, *map_y;       /* height x width: source position of each pixel, -1 outside */
+    /* au_paw_set_destination's per-triangle workspace (n_tris entries). */
+    struct AuPawTriScan *scan;
+    int *scan_rows;             /* 2 x (height + 1) */
+    int *scan_run;              /* width + 8 */
+    uint64_t *scan_cover;       /* width + 1 */
 } AuPaw;
 
 /* PAW(destination_shape, triangulation): the grid spans the shape's bounding
@@ -71,8 +78,19 @@ void au_paw_free(AuPaw *p);
 /* Replaces the destination shape keeping the grid (min_x, min_y, size) and
  * the triangulation: recomputes alpha, beta, the triangle map and the mask
  * exactly as the bounds constructor would, into the existing buffers (no
- * allocation). This is AlignFaceMask's per-frame PAW. */
-void au_paw_set_destination(AuPaw *p, const float *destination);
+ * allocation). This is AlignFaceMask's per-frame PAW. The map is made by
+ * scan conversion (per row and triangle, the exact interval of columns the
+ * triangle holds), identical to au_paw_set_destination_ref's pixel search;
+ * returns 1 then, 0 when the shape is outside the scan conversion's domain
+ * (a coordinate non-finite or beyond 1e6, more than 512 triangles) and the
+ * pixel search made the map. */
+int au_paw_set_destination(AuPaw *p, const float *destination);
+
+/* The same, by the plain raster search (every pixel looked up with the
+ * previous pixel's triangle as the guess, as PAW::findTriangle): the
+ * reference au_paw_set_destination's scan conversion must equal exactly
+ * (tests compare them; the pipeline does not use it). */
+void au_paw_set_destination_ref(AuPaw *p, const float *destination);
 
 /* PAW::CalcCoeff: the affine coefficients of each triangle for source shape
  * src (2n floats). */

@@ -243,6 +243,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
                                     !t->opts.static_aus, err)))
         goto fail;
     t->fhog.row_fn = t->dsp.fhog_row;
+    t->align.dsp = &t->dsp;
 #if AU_CFG_SIMD
     if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
         goto fail;

@@ -25,6 +25,7 @@
 #include "dsp.h"
 #include "fhog.h"
 #include "image.h"
+#include "imgproc.h"
 #include "mean_shift.h"
 #include "refcsv.h"
 
@@ -145,11 +146,11 @@ static const Member members[] = {
     {MEMBER(ccnf_im2col_norm)}, {MEMBER(ccnf_sigmoid_acc)},  {MEMBER(fhog_row)},   {MEMBER(vecmat_f64)},
     {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},         {MEMBER(ccnf_neurons)}, {MEMBER(ccnf_sigma_matvec)},
     {MEMBER(warp_affine_f32)},  {MEMBER(mean_shift)},        {MEMBER(gn_hessian)}, {MEMBER(gn_rhs)},
-    {MEMBER(chol_solve)},
+    {MEMBER(chol_solve)},       {MEMBER(warp_affine_u8)},
 };
 enum {
     M_IM2COL, M_SIGMOID, M_FHOG, M_VECMAT, M_GRAY, M_F32, M_NEURONS, M_SIGMA, M_WARP, M_MEANSHIFT, M_HESSIAN,
-    M_RHS, M_CHOL
+    M_RHS, M_CHOL, M_WARP_U8
 };
 
 /* Which versions of each kernel these CPU flags give (the tests below check
@@ -857,6 +858,103 @@ static void test_warp_affine_f32(void **state)
     }
 }
 
+/* ---- warp_affine_u8: bit-exact, and the C version equals the per-pixel reference ---- */
+
+static void fill_random_u8(AuImageU8 *img, uint32_t *seed)
+{
+    for (int y = 0; y < img->height; y++) {
+        uint8_t *r = au_image_u8_row(img, y);
+        for (int x = 0; x < img->width * img->channels; x++)
+            r[x] = (uint8_t)(rng_next(seed) >> 24);
+    }
+}
+
+/* A warp of one of several kinds for a src_w x src_h source and a dw x dh
+ * output: AlignFaceMask's (a similarity mapping a face of the frame onto
+ * the output, forward), the same partly or wholly off the source, inverse
+ * maps, shears, degenerate (singular, huge, NaN) ones. */
+static int random_warp_u8(uint32_t *seed, int kind, int src_w, int src_h, int dw, int dh, double M[6])
+{
+    const double ang = rng_float(seed, -3.2f, 3.2f), sc = rng_float(seed, 0.15f, 3.0f);
+    const double c = sc * cos(ang), s = sc * sin(ang);
+    /* the source point that lands on the output's centre */
+    double cx = rng_float(seed, 0.0f, (float)src_w), cy = rng_float(seed, 0.0f, (float)src_h);
+    switch (kind) {
+    case 0: /* inside, as AlignFaceMask */
+    case 1: /* anywhere near the source, often across its borders */
+        if (kind == 1) {
+            cx = rng_float(seed, -60.0f, (float)src_w + 60.0f);
+            cy = rng_float(seed, -60.0f, (float)src_h + 60.0f);
+        }
+        M[0] = c, M[1] = -s, M[3] = s, M[4] = c;
+        M[2] = dw / 2.0 - (c * cx - s * cy);
+        M[5] = dh / 2.0 - (s * cx + c * cy);
+        return 0;
+    case 2: /* an inverse map with shear, near the source */
+        M[0] = c, M[1] = rng_float(seed, -1.0f, 1.0f), M[3] = rng_float(seed, -1.0f, 1.0f), M[4] = s + 0.2;
+        M[2] = cx - dw / 2.0, M[5] = cy - dh / 2.0;
+        return AU_WARP_INVERSE_MAP;
+    case 3: /* pure translations by fractions of 1/32 (edge weights) */
+        M[0] = 1, M[1] = 0, M[3] = 0, M[4] = 1;
+        M[2] = -floor(cx) + (double)(rng_next(seed) % 64) / 32.0 - 1.0;
+        M[5] = -floor(cy) + (double)(rng_next(seed) % 64) / 32.0 - 1.0;
+        return 0;
+    default: { /* degenerate */
+        const double bad[4] = {0.0, 1e12, NAN, 3e5};
+        for (int i = 0; i < 6; i++)
+            M[i] = rng_float(seed, -2.0f, 2.0f);
+        M[rng_next(seed) % 6] = bad[rng_next(seed) % 4];
+        return rng_next(seed) % 2 ? AU_WARP_INVERSE_MAP : 0;
+    }
+    }
+}
+
+static void test_warp_affine_u8(void **state)
+{
+    const State *s = *state;
+    AuError err = {0};
+    uint32_t seed = 777;
+    /* sources: the video frame size, small ones, down to 1 x 1 */
+    static const int sizes[][2] = {{640, 480}, {97, 61}, {13, 7}, {3, 3}, {2, 5}, {1, 1}, {4, 1}};
+    int n = 0, n_levels = 0;
+    for (int l = 0; l < N_LEVELS; l++)
+        n_levels += NEW_AT_LEVEL(s, l, warp_affine_u8);
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+        for (int cn = 1; cn <= 3; cn += 2) {
+            AuImageU8 src = {0};
+            assert_int_equal(au_image_u8_alloc(&src, sizes[si][0], sizes[si][1], cn, &err), AU_OK);
+            fill_random_u8(&src, &seed);
+            const int trials = si == 0 ? 60 : 40;
+            for (int trial = 0; trial < trials; trial++, n++) {
+                /* outputs: the aligned face's 112 x 112, and odd widths for the row tails */
+                const int dw = trial % 4 == 0 ? 112 : 1 + (int)(rng_next(&seed) % 40);
+                const int dh = trial % 4 == 0 ? 112 : 1 + (int)(rng_next(&seed) % 12);
+                double M[6];
+                const int flags = random_warp_u8(&seed, trial % 5, src.width, src.height, dw, dh, M);
+                AuImageU8 want = {0}, got = {0};
+                assert_int_equal(au_image_u8_alloc(&want, dw, dh, cn, &err), AU_OK);
+                assert_int_equal(au_image_u8_alloc(&got, dw, dh, cn, &err), AU_OK);
+                assert_int_equal(au_warp_affine_u8_ref(&src, &want, M, flags, &err), AU_OK);
+                for (int l = -1; l < N_LEVELS; l++) {
+                    if (l >= 0 && !NEW_AT_LEVEL(s, l, warp_affine_u8))
+                        continue;
+                    const AuDsp *tab = l < 0 ? &s->ref : &s->tab[l];
+                    memset(got.data, 0xa5, got.stride * (size_t)dh);
+                    assert_int_equal(tab->warp_affine_u8(&src, &got, M, flags, &err), AU_OK);
+                    for (int y = 0; y < dh; y++)
+                        if (memcmp(au_image_u8_row(&want, y), au_image_u8_row(&got, y), (size_t)dw * (size_t)cn))
+                            fail_msg("warp_affine_u8 %s: source %dx%dx%d, trial %d (kind %d), %dx%d, row %d differs",
+                                     l < 0 ? "C" : levels[l].name, src.width, src.height, cn, trial, trial % 5, dw,
+                                     dh, y);
+                }
+                au_image_u8_free(&want);
+                au_image_u8_free(&got);
+            }
+            au_image_u8_free(&src);
+        }
+    print_message("warp_affine_u8: %d warps, C and %d SIMD version(s) equal to the per-pixel reference\n", n, n_levels);
+}
+
 /* ---- mean shift: within 1e-4 pixels ---- */
 
 static void test_mean_shift(void **state)
@@ -1042,6 +1140,7 @@ typedef struct BenchData {
     float *weights, *sigma, *vec, *kde, *J, *Jwt, *H, *H0, *L, *gx, *gv;
     double two_alpha[7];
     AuImageF32 img, aoi_img;
+    AuImageU8 frame, face;
     const AuDsp *c_table;
     uint8_t *rows[3], *orient, *bin, *bgr, *gray;
     float *mag, *f32;
@@ -1088,6 +1187,20 @@ static void bench_warp_19(const AuDsp *dsp, BenchData *d)
     const double M[6] = {0.98, -0.17, 200.3, 0.17, 0.98, 150.7};
     AuError err;
     dsp->warp_affine_f32(&d->img, &d->aoi_img, M, &err);
+}
+/* AlignFaceMask's warp: a 640x480 BGR frame's face (about 300 pixels wide,
+ * turned by 0.1 rad) onto 112x112 */
+static const double bench_face_warp[6] = {0.3716, 0.0373, -66.1, -0.0373, 0.3716, -41.2};
+static void bench_warp_u8(const AuDsp *dsp, BenchData *d)
+{
+    AuError err;
+    dsp->warp_affine_u8(&d->frame, &d->face, bench_face_warp, 0, &err);
+}
+static void bench_warp_u8_ref(const AuDsp *dsp, BenchData *d)
+{
+    (void)dsp;
+    AuError err;
+    au_warp_affine_u8_ref(&d->frame, &d->face, bench_face_warp, 0, &err);
 }
 static void bench_mean_shift_w9(const AuDsp *dsp, BenchData *d)
 {
@@ -1181,6 +1294,9 @@ static void run_bench(const State *s)
     for (int y = 0; y < 480; y++)
         for (int x = 0; x < 640; x++)
             au_image_f32_row(&d.img, y)[x] = (float)((x * 7 + y * 13) % 256);
+    if (au_image_u8_alloc(&d.frame, 640, 480, 3, &err) || au_image_u8_alloc(&d.face, 112, 112, 3, &err))
+        fail_msg("%s", err.msg);
+    fill_random_u8(&d.frame, &seed);
     AuKdeTable kt;
     if (au_kde_table_build(&kt, 9, au_kde_a_from_sigma(1.6f), &err))
         fail_msg("%s", err.msg);
@@ -1230,6 +1346,7 @@ static void run_bench(const State *s)
         {"gn_hessian 40x136", bench_hessian, M_HESSIAN},
         {"gn_rhs 40x136", bench_rhs, M_RHS},
         {"chol_solve 40", bench_chol, M_CHOL},
+        {"warp_affine_u8 112x112x3", bench_warp_u8, M_WARP_U8},
     };
     printf("%-28s %-9s %10s %10s %8s\n", "kernel", "isa", "C ns", "SIMD ns", "speed-up");
     for (size_t b = 0; b < sizeof(benches) / sizeof(benches[0]); b++) {
@@ -1245,6 +1362,12 @@ static void run_bench(const State *s)
         }
         if (!shown)
             printf("%-28s %-9s %10.1f %10s\n", benches[b].name, "-", t_c, "-");
+    }
+    {
+        /* the 8-bit warp's C version (the table's) against the per-pixel one it replaced */
+        const double t_ref = time_fn(bench_warp_u8_ref, &s->ref, &d), t_c = time_fn(bench_warp_u8, &s->ref, &d);
+        printf("%-28s %-9s %10.1f %10.1f %7.2fx (per-pixel reference vs C)\n", "warp_affine_u8 112x112x3", "ref",
+               t_ref, t_c, t_ref / t_c);
     }
     free(d.aoi);
     free(d.im2col);
@@ -1275,6 +1398,8 @@ static void run_bench(const State *s)
     free(d.gv);
     au_image_f32_free(&d.img);
     au_image_f32_free(&d.aoi_img);
+    au_image_u8_free(&d.frame);
+    au_image_u8_free(&d.face);
 }
 
 int main(int argc, char **argv)
@@ -1287,7 +1412,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_image_conversion), cmocka_unit_test(test_ccnf_neurons),
         cmocka_unit_test(test_ccnf_sigma_matvec), cmocka_unit_test(test_warp_affine_f32),
         cmocka_unit_test(test_mean_shift),       cmocka_unit_test(test_gauss_newton),
-        cmocka_unit_test(test_chol_solve),
+        cmocka_unit_test(test_chol_solve),       cmocka_unit_test(test_warp_affine_u8),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (failed || !bench)
