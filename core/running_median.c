@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH_W(p) ((void)(p))
+#endif
+
 /* The bin centres are a separately rounded product and sum in OpenFace's
  * SSE3 build: no fused multiply-adds here (the one fma that OpenCV does use
  * is written out explicitly below). See fhog.c for why these pragmas. */
@@ -116,7 +122,17 @@ void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int
         const int cutoff = (rm->count + 1) / 2;
         const double bin_width = rm->length / (double)nb;
         const double half_bin = 0.5 * rm->length / (double)nb;
+        /* The rows are far apart in memory and the walks' branches are
+         * unpredictable, so the loads of later rows would not overlap: ask
+         * for the two lines a row will need (its new bin, its median bin) a
+         * few dimensions ahead. */
+        enum { AHEAD = 12 };
         for (int i = 0; i < dim; i++) {
+            if (i + AHEAD < dim) {
+                const int *ha = rm->hist + (size_t)(i + AHEAD) * (size_t)nb;
+                PREFETCH_W(ha + au_running_median_bin(rm, descriptor[i + AHEAD]));
+                PREFETCH_W(ha + rm->median_bin[i + AHEAD]);
+            }
             int *h = rm->hist + (size_t)i * (size_t)nb;
             const int b = au_running_median_bin(rm, descriptor[i]);
             int j = rm->median_bin[i], below = rm->below[i];
