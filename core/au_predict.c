@@ -123,8 +123,10 @@ void au_predictor_free(AuPredictor *p)
 {
     free(p->work);
     free(p->scores);
-    for (int gi = 0; gi < AU_GROUP_COUNT; gi++)
+    for (int gi = 0; gi < AU_GROUP_COUNT; gi++) {
         free(p->weights_fm[gi]);
+        free(p->weights_fm32[gi]);
+    }
     memset(p, 0, sizeof(*p));
 }
 
@@ -132,9 +134,20 @@ AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err)
 {
     for (int gi = 0; gi < AU_GROUP_COUNT; gi++) {
         const AuAuGroup *g = &p->models->groups[gi];
-        if (g->count < 2 || p->weights_fm[gi])
+        if (g->count < 2 || p->weights_fm[gi] || p->weights_fm32[gi])
             continue; /* one model: OpenCV's A * B^T path, kept as it is */
         const size_t dim = (size_t)g->feature_dim, count = (size_t)g->count;
+        if (dsp->vecmat_f64_w32) {
+            float *wf = malloc(dim * count * sizeof(float));
+            if (!wf)
+                return au_error_set(err, AU_ERR_NOMEM, "AU predictor: out of memory for %zu x %zu weights", dim,
+                                    count);
+            for (size_t k = 0; k < count; k++)
+                for (size_t d = 0; d < dim; d++)
+                    wf[d * count + k] = (float)g->weights[k * dim + d];
+            p->weights_fm32[gi] = wf;
+            continue;
+        }
         double *w = malloc(dim * count * sizeof(double));
         if (!w)
             return au_error_set(err, AU_ERR_NOMEM, "AU predictor: out of memory for %zu x %zu weights", dim, count);
@@ -152,6 +165,13 @@ static void group_scores(AuPredictor *p, int gi, const double *hog, const double
                          const double *geom_median)
 {
     const AuAuGroup *g = &p->models->groups[gi];
+    if (p->dsp && p->weights_fm32[gi]) {
+        centred_features(g, hog, p->hog_len, geom, p->geom_len, hog_median, geom_median, p->work);
+        p->dsp->vecmat_f64_w32(p->scores, p->work, p->weights_fm32[gi], g->count, g->feature_dim, g->count);
+        for (int k = 0; k < g->count; k++)
+            p->scores[k] = p->scores[k] + g->models[k].bias;
+        return;
+    }
     if (!p->dsp || !p->weights_fm[gi]) {
         au_predict_group_scores(g, hog, p->hog_len, geom, p->geom_len, hog_median, geom_median, p->work, p->scores);
         return;

@@ -55,6 +55,7 @@ typedef struct AuPredictor {
      * of the weights (NULL: the plain loops) */
     const AuDsp *dsp;
     double *weights_fm[AU_GROUP_COUNT]; /* feature_dim x count, or NULL */
+    float *weights_fm32[AU_GROUP_COUNT]; /* the same in float when the table has vecmat_f64_w32 */
 } AuPredictor;
 
 /* Checks that every group's feature_dim is hog_len or hog_len + geom_len
@@ -64,7 +65,9 @@ AuStatus au_predictor_init(AuPredictor *p, const AuAuModels *models, int hog_len
 void au_predictor_free(AuPredictor *p);
 /* Computes the groups' scores of more than one model with dsp->vecmat_f64
  * (the SIMD table's: bit-identical to the plain loop, see dsp.h) on
- * feature-major copies of the weights made here. dsp must outlive p. */
+ * feature-major copies of the weights made here; with a table that has
+ * vecmat_f64_w32 (the fast one), on float copies through it instead. dsp
+ * must outlive p. */
 AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err);
 
 /* PredictCurrentAUs: n_intensity raw SVR outputs (unclipped), OpenFace order.

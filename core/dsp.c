@@ -195,6 +195,16 @@ size_t au_dsp_ccnf_scratch_floats(int patch_w, int patch_h, int resp_w, int resp
     return im2col > neurons ? im2col : neurons;
 }
 
+static void vecmat_f64_w32_c(double *out, const double *x, const float *w, ptrdiff_t w_stride, int n, int m)
+{
+    for (int j = 0; j < m; j++) {
+        double s = 0;
+        for (int k = 0; k < n; k++)
+            s += x[k] * (double)w[(ptrdiff_t)k * w_stride + j];
+        out[j] = s;
+    }
+}
+
 void au_dsp_init_c(AuDsp *dsp)
 {
     dsp->ccnf_im2col_norm = ccnf_im2col_norm_c;
@@ -208,6 +218,7 @@ void au_dsp_init_c(AuDsp *dsp)
     dsp->chol_solve = chol_solve_c;
     dsp->fhog_row = au_fhog_row_c;
     dsp->vecmat_f64 = vecmat_f64_c;
+    dsp->vecmat_f64_w32 = NULL; /* the fast table's */
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
     dsp->u8_to_f32 = u8_to_f32_c;
     dsp->warp_affine_u8 = au_warp_affine_u8;
@@ -226,6 +237,7 @@ void au_dsp_init(AuDsp *dsp, unsigned cpu_flags)
 void au_dsp_init_fast(AuDsp *dsp, unsigned cpu_flags)
 {
     au_dsp_init(dsp, cpu_flags);
+    dsp->vecmat_f64_w32 = vecmat_f64_w32_c;
 #if AU_DSP_HAVE_AVX2
     au_dsp_init_avx2_fast(dsp, cpu_flags);
 #endif

@@ -165,6 +165,14 @@ struct AuDsp {
      * this does not reproduce; the shipped model sets have 6 to 18 models
      * per group.) */
     void (*vecmat_f64)(double *out, const double *x, const double *w, ptrdiff_t w_stride, int n, int m);
+    /* Only in au_dsp_init_fast's table (NULL in the others, which is how the
+     * AU predictor knows to keep OpenFace's double weights): vecmat_f64 with
+     * the weights stored as float, sums in double. The models' weights are
+     * the largest read of every frame (4702 features x 35 models, 1.3 MB in
+     * double); float halves it. Versus vecmat_f64 on the same weights in
+     * double: the weights' float rounding (6e-8 relative) and FMA; the C
+     * version is the plain loop. */
+    void (*vecmat_f64_w32)(double *out, const double *x, const float *w, ptrdiff_t w_stride, int n, int m);
 
     /* ---- image conversion (frame -> CLNF input) ---- */
 

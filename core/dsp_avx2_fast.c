@@ -634,11 +634,62 @@ static FMA int chol_solve_fast(const float *A, int n, const float *b, float *x, 
     return 1;
 }
 
+/* ---- AU scores from float weights ---- */
+
+/* nv (1..6, a constant after inlining) 4-double accumulators kept in
+ * registers across one pass over the n rows; the last group of each row is
+ * a masked load of its remaining outputs, so nothing past the row's m
+ * values is read. */
+INLINE FMA void w32_pass(double *out, const double *x, const float *w, ptrdiff_t w_stride, int n, int nv, int mb)
+{
+    const __m128i tail = _mm256_castsi256_si128(first_lanes(mb - 4 * (nv - 1)));
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+    for (int k = 0; k < n; k++, w += w_stride) {
+        const __m256d xk = _mm256_set1_pd(x[k]);
+#define W32_GROUP(v, acc)                                                                                             \
+    if (nv > v)                                                                                                        \
+        acc = _mm256_fmadd_pd(                                                                                         \
+            xk, _mm256_cvtps_pd(nv - 1 == v ? _mm_maskload_ps(w + 4 * v, tail) : _mm_loadu_ps(w + 4 * v)), acc);
+        W32_GROUP(0, a0)
+        W32_GROUP(1, a1)
+        W32_GROUP(2, a2)
+        W32_GROUP(3, a3)
+        W32_GROUP(4, a4)
+        W32_GROUP(5, a5)
+#undef W32_GROUP
+    }
+    double buf[24];
+    _mm256_storeu_pd(buf, a0);
+    _mm256_storeu_pd(buf + 4, a1);
+    _mm256_storeu_pd(buf + 8, a2);
+    _mm256_storeu_pd(buf + 12, a3);
+    _mm256_storeu_pd(buf + 16, a4);
+    _mm256_storeu_pd(buf + 20, a5);
+    memcpy(out, buf, (size_t)mb * sizeof(double));
+}
+
+/* Up to 24 outputs per pass over the weights, more in blocks of 24. */
+static FMA void vecmat_f64_w32_fast(double *out, const double *x, const float *w, ptrdiff_t w_stride, int n, int m)
+{
+    for (int j0 = 0; j0 < m; j0 += 24) {
+        const int mb = m - j0 < 24 ? m - j0 : 24, nv = (mb + 3) / 4;
+        switch (nv) {
+        case 1: w32_pass(out + j0, x, w + j0, w_stride, n, 1, mb); break;
+        case 2: w32_pass(out + j0, x, w + j0, w_stride, n, 2, mb); break;
+        case 3: w32_pass(out + j0, x, w + j0, w_stride, n, 3, mb); break;
+        case 4: w32_pass(out + j0, x, w + j0, w_stride, n, 4, mb); break;
+        case 5: w32_pass(out + j0, x, w + j0, w_stride, n, 5, mb); break;
+        default: w32_pass(out + j0, x, w + j0, w_stride, n, 6, mb); break;
+        }
+    }
+}
+
 void au_dsp_init_avx2_fast(AuDsp *dsp, unsigned cpu_flags)
 {
     if ((cpu_flags & (AU_CPU_AVX2 | AU_CPU_FMA)) != (AU_CPU_AVX2 | AU_CPU_FMA))
         return;
     dsp->ccnf_neurons = ccnf_neurons_fast;
+    dsp->vecmat_f64_w32 = vecmat_f64_w32_fast;
     dsp->ccnf_sigma_matvec = ccnf_sigma_matvec_fast;
     dsp->mean_shift = mean_shift_fast;
     dsp->gn_hessian = gn_hessian_fast;

@@ -146,11 +146,11 @@ static const Member members[] = {
     {MEMBER(ccnf_im2col_norm)}, {MEMBER(ccnf_sigmoid_acc)},  {MEMBER(fhog_row)},   {MEMBER(vecmat_f64)},
     {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},         {MEMBER(ccnf_neurons)}, {MEMBER(ccnf_sigma_matvec)},
     {MEMBER(warp_affine_f32)},  {MEMBER(mean_shift)},        {MEMBER(gn_hessian)}, {MEMBER(gn_rhs)},
-    {MEMBER(chol_solve)},       {MEMBER(warp_affine_u8)},
+    {MEMBER(chol_solve)},       {MEMBER(warp_affine_u8)},     {MEMBER(vecmat_f64_w32)},
 };
 enum {
     M_IM2COL, M_SIGMOID, M_FHOG, M_VECMAT, M_GRAY, M_F32, M_NEURONS, M_SIGMA, M_WARP, M_MEANSHIFT, M_HESSIAN,
-    M_RHS, M_CHOL, M_WARP_U8
+    M_RHS, M_CHOL, M_WARP_U8, M_VECMAT_W32
 };
 
 /* Which versions of each kernel these CPU flags give (the tests below check
@@ -460,6 +460,64 @@ static void test_fhog_row(void **state)
             au_image_u8_free(&img);
         }
     }
+}
+
+/* ---- vecmat_f64_w32: the fast table's AU scores from float weights ---- */
+
+/* Only the fast tables have it (the AU predictor keeps OpenFace's double
+ * weights otherwise); the SIMD version agrees with the C one within 1e-12
+ * of sum |x w| (FMA and summation order), on random shapes including every
+ * tail length. */
+static void test_vecmat_f64_w32(void **state)
+{
+    const State *s = *state;
+    assert_null(s->ref.vecmat_f64_w32);
+    AuDsp c_fast;
+    au_dsp_init_fast(&c_fast, 0);
+    assert_non_null(c_fast.vecmat_f64_w32);
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!levels[l].fast)
+            assert_null(s->tab[l].vecmat_f64_w32);
+        else
+            assert_non_null(s->tab[l].vecmat_f64_w32);
+    }
+    uint32_t seed = 99;
+    static const int ns[] = {1, 3, 64, 4464, 4702};
+    double worst = 0;
+    int n_cases = 0;
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, vecmat_f64_w32))
+            continue;
+        for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+            for (int m = 1; m <= 53; m += (m < 26 ? 1 : 9)) {
+                const int n = ns[a], stride = m + (int)(rng_next(&seed) % 4);
+                double *x = xmalloc(sizeof(double) * (size_t)n), want[64], got[64];
+                float *w = xmalloc(sizeof(float) * (size_t)n * (size_t)stride + 64);
+                /* x with all 53 bits (centred features are doubles), so that
+                 * the products are inexact and FMA differs from mul + add */
+                for (int k = 0; k < n; k++)
+                    x[k] = rng_float(&seed, -2, 2) + 1e-8 * rng_float(&seed, -1, 1);
+                for (size_t i = 0; i < (size_t)n * (size_t)stride; i++)
+                    w[i] = rng_float(&seed, -1, 1);
+                c_fast.vecmat_f64_w32(want, x, w, stride, n, m);
+                s->tab[l].vecmat_f64_w32(got, x, w, stride, n, m);
+                for (int j = 0; j < m; j++) {
+                    double mag = 0;
+                    for (int k = 0; k < n; k++)
+                        mag += fabs(x[k] * w[(size_t)k * (size_t)stride + (size_t)j]);
+                    const double e = fabs(got[j] - want[j]) / (mag > 0 ? mag : 1);
+                    if (e > worst)
+                        worst = e;
+                    if (!(e <= 1e-12))
+                        fail_msg("vecmat_f64_w32 %s: n %d m %d stride %d: output %d: %.17g, C %.17g", levels[l].name,
+                                 n, m, stride, j, got[j], want[j]);
+                }
+                free(x);
+                free(w);
+                n_cases++;
+            }
+    }
+    print_message("vecmat_f64_w32: %d cases, worst |diff| %.3g of sum |x w| (tolerance 1e-12)\n", n_cases, worst);
 }
 
 /* ---- vecmat_f64: bit-exact ---- */
@@ -1145,6 +1203,7 @@ typedef struct BenchData {
     uint8_t *rows[3], *orient, *bin, *bgr, *gray;
     float *mag, *f32;
     double *va, *vb, *out;
+    float *vbf; /* vb in float */
 } BenchData;
 
 typedef void (*bench_fn)(const AuDsp *dsp, BenchData *d);
@@ -1171,6 +1230,10 @@ static void bench_fhog_row_bgr(const AuDsp *dsp, BenchData *d)
     dsp->fhog_row(d->rows[0], d->rows[1], d->rows[2], 3, 1, 104, d->orient, d->bin, d->mag);
 }
 static void bench_vecmat(const AuDsp *dsp, BenchData *d) { dsp->vecmat_f64(d->out, d->va, d->vb, 11, 4702, 11); }
+static void bench_vecmat_w32(const AuDsp *dsp, BenchData *d)
+{
+    dsp->vecmat_f64_w32(d->out, d->va, d->vbf, 11, 4702, 11);
+}
 static void bench_gray(const AuDsp *dsp, BenchData *d) { dsp->bgr_to_gray_u8(d->gray, d->bgr, 640); }
 static void bench_f32(const AuDsp *dsp, BenchData *d) { dsp->u8_to_f32(d->f32, d->gray, 640); }
 static void bench_neurons(const AuDsp *dsp, BenchData *d, int w)
@@ -1268,8 +1331,9 @@ static void run_bench(const State *s)
     d.out = xmalloc(sizeof(double) * 11);
     for (int i = 0; i < 4702; i++)
         d.va[i] = rng_float(&seed, -1, 1);
+    d.vbf = xmalloc(sizeof(float) * 4702 * 11);
     for (int i = 0; i < 4702 * 11; i++)
-        d.vb[i] = rng_float(&seed, -1, 1);
+        d.vbf[i] = (float)(d.vb[i] = rng_float(&seed, -1, 1));
     d.bgr = xmalloc(3 * 640);
     d.gray = xmalloc(640);
     d.f32 = xmalloc(sizeof(float) * 640);
@@ -1364,6 +1428,21 @@ static void run_bench(const State *s)
             printf("%-28s %-9s %10.1f %10s\n", benches[b].name, "-", t_c, "-");
     }
     {
+        /* the fast table's float-weight scores against the double ones (C and best SIMD) */
+        AuDsp c_fast;
+        au_dsp_init_fast(&c_fast, 0);
+        const AuDsp *best = &s->ref;
+        for (int l = 0; l < N_LEVELS; l++)
+            if (s->usable[l] && levels[l].fast)
+                best = &s->tab[l];
+        const double t_c = time_fn(bench_vecmat, &s->ref, &d), t_cw = time_fn(bench_vecmat_w32, &c_fast, &d);
+        if (best->vecmat_f64_w32) {
+            const double t_d = time_fn(bench_vecmat, best, &d), t_w = time_fn(bench_vecmat_w32, best, &d);
+            printf("%-28s %-9s %10.1f %10.1f %7.2fx (float weights, SIMD vs double weights, SIMD; C %.1f / %.1f)\n",
+                   "vecmat_f64_w32 4702x11", "fast", t_d, t_w, t_d / t_w, t_c, t_cw);
+        }
+    }
+    {
         /* the 8-bit warp's C version (the table's) against the per-pixel one it replaced */
         const double t_ref = time_fn(bench_warp_u8_ref, &s->ref, &d), t_c = time_fn(bench_warp_u8, &s->ref, &d);
         printf("%-28s %-9s %10.1f %10.1f %7.2fx (per-pixel reference vs C)\n", "warp_affine_u8 112x112x3", "ref",
@@ -1381,6 +1460,7 @@ static void run_bench(const State *s)
     free(d.mag);
     free(d.va);
     free(d.vb);
+    free(d.vbf);
     free(d.out);
     free(d.bgr);
     free(d.gray);
@@ -1413,6 +1493,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ccnf_sigma_matvec), cmocka_unit_test(test_warp_affine_f32),
         cmocka_unit_test(test_mean_shift),       cmocka_unit_test(test_gauss_newton),
         cmocka_unit_test(test_chol_solve),       cmocka_unit_test(test_warp_affine_u8),
+        cmocka_unit_test(test_vecmat_f64_w32),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (failed || !bench)
