@@ -708,6 +708,11 @@ AuStatus au_clnf_detect_landmarks(AuClnf *c, const AuImageF32 *gray, const AuCln
         const AuClnfPart *part = &model->parts[p];
         AuClnf *pc = &c->parts[p];
         const int pn = pc->n;
+        /* Not fitted this time, and every point of the part is a main-model
+         * point (the inner face): placing it would give nothing the main
+         * fit has not (its landmarks are only merged back when fitted). */
+        if (params->place_parts_only && part->n_map >= pn)
+            continue;
         float *locs = c->work->part_locs;
         memset(locs, 0, 2 * (size_t)pn * sizeof(float));
         for (int k = 0; k < part->n_map; k++) {

@@ -526,10 +526,18 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     t->frame_bgr = &bgr;
     t->frame_gray = &gray;
 
-    int success = 0, gap = 1;
+    int success = 0, gap = 1, skipped = 0;
+    float skip_shift[2] = {0, 0}; /* how far skip_fit moved the landmarks */
+    if (AU_CFG_FRAME_SKIP > 1) {
+        skip_shift[0] = t->clnf.params_global[4];
+        skip_shift[1] = t->clnf.params_global[5];
+    }
     if (AU_CFG_FRAME_SKIP > 1 && skip_fit(t, &gap)) {
         /* this frame keeps the last fit (and its validation) */
         success = t->detection_success;
+        skipped = 1;
+        skip_shift[0] = t->clnf.params_global[4] - skip_shift[0];
+        skip_shift[1] = t->clnf.params_global[5] - skip_shift[1];
     } else {
         /* the float image CLNF samples (only fitted frames need it) */
         for (int y = 0; y < in->height; y++)
@@ -568,11 +576,23 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
 
     /* FaceAnalyser::AddNextFrame */
+    (void)skipped;
+    (void)skip_shift;
     float g[6], local[AU_N_PDM_MODES];
     if (success) {
 #if AU_CFG_WARM_CALCPARAMS
-        au_pdm_params_from_landmarks_warm(&m->au_pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local, g,
-                                          local, &t->au_work);
+        if (skipped && t->au_warm_global[0] > 0) {
+            /* The landmarks are the last frame's, moved as a whole: CalcParams
+             * is translation-equivariant, so its result is the last one moved
+             * the same way. */
+            memcpy(g, t->au_warm_global, sizeof(g));
+            memcpy(local, t->au_warm_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
+            g[4] += skip_shift[0];
+            g[5] += skip_shift[1];
+        } else {
+            au_pdm_params_from_landmarks_warm(&m->au_pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local,
+                                              g, local, &t->au_work);
+        }
         memcpy(t->au_warm_global, g, sizeof(g));
         memcpy(t->au_warm_local, local, sizeof(float) * (size_t)m->au_pdm.n_modes);
 #else
