@@ -568,21 +568,31 @@ static AVX2 AuStatus warp_affine_u8_avx2(const AuImageU8 *src, AuImageU8 *dst, c
 /* 8 pixels per step: B,G pairs and R,1 pairs as int16 times (3735, 19235)
  * and (9798, 16384) with pmaddwd give the two halves of OpenCV's fixed-point
  * sum in int32 (no overflow: at most 255 * 32768 + 16384), exactly. */
+/* 8 pixels per step: each 128-bit lane gets 4 pixels' bytes (the two lanes
+ * loaded 12 bytes apart), one shuffle lays them out as int16 (B, G) pairs
+ * and one as (R, 0) pairs (made (R, 1) for the rounding constant), and two
+ * multiply-adds give OpenCV's 15-bit fixed-point sums in int32. */
 static AVX2 void bgr_to_gray_u8_avx2(uint8_t *gray, const uint8_t *bgr, int n)
 {
     const __m256i w_bg = _mm256_set1_epi32(3735 | (19235 << 16));
     const __m256i w_r1 = _mm256_set1_epi32(9798 | (16384 << 16));
     const __m256i one_hi = _mm256_set1_epi32(1 << 16);
+    const __m256i bg_idx = _mm256_setr_epi8(0, -1, 1, -1, 3, -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1, 0, -1, 1, -1, 3,
+                                            -1, 4, -1, 6, -1, 7, -1, 9, -1, 10, -1);
+    const __m256i r_idx = _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1, 2, -1, -1, -1,
+                                           5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1);
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i b, g, r;
-        load8_bgr(bgr + 3 * i, &b, &g, &r);
-        /* int32 lane k holds (B, G) or (R, 1) as two int16 */
-        const __m256i bg = _mm256_or_si256(b, _mm256_slli_epi32(g, 16));
-        const __m256i r1 = _mm256_or_si256(r, one_hi);
+    /* the upper lane reads bytes 3i + 12 .. 3i + 27: inside the row while
+     * i + 10 <= n */
+    for (; i + 10 <= n; i += 8) {
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(bgr + 3 * i));
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(bgr + 3 * i + 12));
+        const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+        const __m256i bg = _mm256_shuffle_epi8(v, bg_idx);
+        const __m256i r1 = _mm256_or_si256(_mm256_shuffle_epi8(v, r_idx), one_hi);
         const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(bg, w_bg), _mm256_madd_epi16(r1, w_r1));
-        const __m256i v = _mm256_srli_epi32(sum, 15);
-        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        const __m256i q = _mm256_srli_epi32(sum, 15);
+        const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
         _mm_storel_epi64((__m128i *)(gray + i), _mm_packus_epi16(w, w));
     }
     for (; i < n; i++)
