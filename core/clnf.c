@@ -453,7 +453,8 @@ AuStatus au_clnf_response(AuClnf *c, const AuImageF32 *gray, int window, int sca
         AuImageF32 aoi = w->aoi;
         aoi.width = aoi_w;
         aoi.height = aoi_h;
-        AuStatus st = c->dsp->warp_affine_f32(gray, &aoi, M, err);
+        AuStatus st = c->gray8 ? c->dsp->warp_affine_gray_f32(c->gray8, &aoi, M, err)
+                               : c->dsp->warp_affine_f32(gray, &aoi, M, err);
         if (st)
             return au_error_prefix(err, "%s: landmark %d: ", model->main_path, i);
         float *r = w->resp + (size_t)i * wsq;
@@ -646,6 +647,13 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
 
 /* ------------------------------------------------------------------------ */
 /* CLNF::Fit                                                                 */
+
+void au_clnf_set_gray8(AuClnf *c, const AuImageU8 *gray8)
+{
+    c->gray8 = gray8;
+    for (int p = 0; c->parts && p < c->model->n_parts; p++)
+        au_clnf_set_gray8(&c->parts[p], gray8);
+}
 
 AuStatus au_clnf_fit(AuClnf *c, const AuImageF32 *gray, const int *window_sizes, int n_windows,
                      const AuClnfParams *params, int *fit_success, AuError *err)

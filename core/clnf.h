@@ -127,7 +127,14 @@ struct AuClnf {
 
     AuKdeTable kde[AU_CLNF_MAX_WINDOW + 1]; /* OpenFace's kde_resp_precalc, by window size */
     AuClnfWork *work;
+    /* When set (au_clnf_set_gray8), the areas of interest are sampled from
+     * this 8-bit image (dsp->warp_affine_gray_f32: the same values) and the
+     * float image passed to the fits is not read. */
+    const AuImageU8 *gray8;
 };
+
+/* Sets (or, with NULL, clears) the 8-bit source of c and its parts. */
+void au_clnf_set_gray8(AuClnf *c, const AuImageU8 *gray8);
 
 /* Computes and caches, in model and its parts, every CCNF Sigma the given
  * parameters can ask for (each scale's window of window_sizes_init, _small

@@ -121,6 +121,11 @@ static void ccnf_sigma_matvec_c(float *out, const float *vec, const float *sigma
     cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, 1, n, n, 1.0f, vec, 1, sigma, n, 0.0f, out, 1);
 }
 
+static AuStatus warp_affine_gray_f32_c(const AuImageU8 *src, AuImageF32 *dst, const double M[6], AuError *err)
+{
+    return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
+}
+
 static AuStatus warp_affine_f32_c(const AuImageF32 *src, AuImageF32 *dst, const double M[6], AuError *err)
 {
     return au_warp_affine_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
@@ -212,6 +217,7 @@ void au_dsp_init_c(AuDsp *dsp)
     dsp->ccnf_neurons = ccnf_neurons_c;
     dsp->ccnf_sigma_matvec = ccnf_sigma_matvec_c;
     dsp->warp_affine_f32 = warp_affine_f32_c;
+    dsp->warp_affine_gray_f32 = warp_affine_gray_f32_c;
     dsp->mean_shift = au_mean_shift_kernel_c;
     dsp->gn_hessian = gn_hessian_c;
     dsp->gn_rhs = gn_rhs_c;

@@ -111,6 +111,10 @@ struct AuDsp {
      * au_warp_affine_f32 (OpenCV's fixed-point coordinates and 1/32
      * interpolation table, bit-exact). SIMD versions are bit-exact too. */
     AuStatus (*warp_affine_f32)(const AuImageF32 *src, AuImageF32 *dst, const double M[6], AuError *err);
+    /* The same area of interest sampled from the 8-bit gray image itself
+     * (au_warp_affine_gray_f32): identical values, without a float copy
+     * of the frame (the CLNF of the fast variants uses it). */
+    AuStatus (*warp_affine_gray_f32)(const AuImageU8 *src, AuImageF32 *dst, const double M[6], AuError *err);
 
     /* The KDE mean shift of one landmark: AuMeanShiftKernel of
      * mean_shift.h (sums in float, row by row). Fast versions sum in

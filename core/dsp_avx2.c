@@ -458,6 +458,81 @@ static AVX2 AuStatus warp_affine_f32_avx2(const AuImageF32 *src, AuImageF32 *dst
     return AU_OK;
 }
 
+/* warp_affine_f32_avx2 on the 8-bit gray image: the same cells, weights and
+ * sums, the pixel values widened from bytes (exact). */
+static AVX2 AuStatus warp_affine_gray_f32_avx2(const AuImageU8 *src, AuImageF32 *dst, const double M[6], AuError *err)
+{
+    const int dw = dst->width, dh = dst->height, sw = src->width, sh = src->height;
+    if (!src->data || !dst->data || sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0 || dw > WARP_MAX_W ||
+        src->channels != 1 || (double)src->stride * (double)sh > 2147483647.0)
+        return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
+    int32_t adelta[WARP_MAX_W + 8], bdelta[WARP_MAX_W + 8];
+    for (int x = 0; x < dw; x++) {
+        adelta[x] = round_d(M[0] * x * 1024);
+        bdelta[x] = round_d(M[3] * x * 1024);
+    }
+    for (int x = dw; x < dw + 8; x++)
+        adelta[x] = bdelta[x] = 0;
+    /* the source cells of the four corners bound all others to within a
+     * rounding unit, which the margin absorbs */
+    for (int cy = 0; cy < 2; cy++)
+        for (int cx = 0; cx < 2; cx++) {
+            const int y = cy ? dh - 1 : 0, x = cx ? dw - 1 : 0;
+            const int X0 = (int)((unsigned)round_d((M[1] * y + M[2]) * 1024) + 16u);
+            const int Y0 = (int)((unsigned)round_d((M[4] * y + M[5]) * 1024) + 16u);
+            const int64_t X = ((int64_t)X0 + adelta[x]) >> 5, Y = ((int64_t)Y0 + bdelta[x]) >> 5;
+            const int64_t sx = X >> 5, sy = Y >> 5;
+            /* one more column and row of margin than the float version: the
+             * 4-byte reads of a cell a rounding unit further in must stay
+             * inside the buffer */
+            if (sx < 1 || sx > sw - 4 || sy < 1 || sy > sh - 4)
+                return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
+        }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i stride = _mm256_set1_epi32((int)src->stride);
+    const __m256 inv32 = _mm256_set1_ps(1.f / 32), one = _mm256_set1_ps(1.f);
+    const __m256i m31 = _mm256_set1_epi32(31);
+    for (int y = 0; y < dh; y++) {
+        const __m256i X0 = _mm256_set1_epi32((int)((unsigned)round_d((M[1] * y + M[2]) * 1024) + 16u));
+        const __m256i Y0 = _mm256_set1_epi32((int)((unsigned)round_d((M[4] * y + M[5]) * 1024) + 16u));
+        float *d = au_image_f32_row(dst, y);
+        for (int x = 0; x < dw; x += 8) {
+            const __m256i X = _mm256_srai_epi32(_mm256_add_epi32(X0, _mm256_loadu_si256((const __m256i *)(adelta + x))), 5);
+            const __m256i Y = _mm256_srai_epi32(_mm256_add_epi32(Y0, _mm256_loadu_si256((const __m256i *)(bdelta + x))), 5);
+            const __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srai_epi32(Y, 5), stride), _mm256_srai_epi32(X, 5));
+            const __m256 fx = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(X, m31)), inv32);
+            const __m256 fy = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(Y, m31)), inv32);
+            const __m256 x0 = _mm256_sub_ps(one, fx), y0 = _mm256_sub_ps(one, fy);
+            const __m256 w0 = _mm256_mul_ps(y0, x0), w1 = _mm256_mul_ps(y0, fx);
+            const __m256 w2 = _mm256_mul_ps(fy, x0), w3 = _mm256_mul_ps(fy, fx);
+            /* lanes past dw: no read (masked gathers), no store */
+            const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(dw - x), lane);
+            const __m256 vm = _mm256_castsi256_ps(valid), zero = _mm256_setzero_ps();
+            /* one 4-byte gather per row gives both horizontal neighbours
+             * (bytes 0 and 1); it reads two bytes more, still inside the
+             * image by the margin (row sy + 1 is never the last) */
+            const uint8_t *p0 = src->data, *p2 = src->data + src->stride;
+            const __m256i zi = _mm256_setzero_si256(), m255 = _mm256_set1_epi32(255);
+            const __m256i r0 = _mm256_mask_i32gather_epi32(zi, (const int *)(const void *)p0, idx, valid, 1);
+            const __m256i r1 = _mm256_mask_i32gather_epi32(zi, (const int *)(const void *)p2, idx, valid, 1);
+            const __m256 v0 = _mm256_cvtepi32_ps(_mm256_and_si256(r0, m255));
+            const __m256 v1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(r0, 8), m255));
+            const __m256 v2 = _mm256_cvtepi32_ps(_mm256_and_si256(r1, m255));
+            const __m256 v3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(r1, 8), m255));
+            (void)vm;
+            (void)zero;
+            __m256 r = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
+            r = _mm256_add_ps(r, _mm256_mul_ps(v2, w2));
+            r = _mm256_add_ps(r, _mm256_mul_ps(v3, w3));
+            if (x + 8 <= dw)
+                _mm256_storeu_ps(d + x, r);
+            else
+                _mm256_maskstore_ps(d + x, valid, r);
+        }
+    }
+    return AU_OK;
+}
+
 /* ---- the 8-bit warp (AU face alignment) ---- */
 
 /* Widest destination the vector path handles (the aligned face is 112). */
@@ -618,6 +693,7 @@ void au_dsp_init_avx2(AuDsp *dsp, unsigned cpu_flags)
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_avx2;
     dsp->u8_to_f32 = u8_to_f32_avx2;
     dsp->warp_affine_f32 = warp_affine_f32_avx2;
+    dsp->warp_affine_gray_f32 = warp_affine_gray_f32_avx2;
     dsp->warp_affine_u8 = warp_affine_u8_avx2;
     if (!(cpu_flags & AU_CPU_FMA))
         return;

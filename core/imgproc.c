@@ -387,6 +387,25 @@ static float remap_px_f32(const AuImageF32 *src, int sx, int sy, int a)
     return v0 * w[0] + v1 * w[1] + v2 * w[2] + v3 * w[3];
 }
 
+/* remap_px_f32 reading an 8-bit gray image: float(u8) is exact, so the
+ * same products and sum. */
+static float remap_px_gray_f32(const AuImageU8 *src, int sx, int sy, int a)
+{
+    int W = src->width, H = src->height;
+    if (sx >= W || sx + 1 < 0 || sy >= H || sy + 1 < 0)
+        return 0.0f;
+    float w[4];
+    bilinear_weights_f32(a, w);
+    const uint8_t *r0 = sy >= 0 ? au_image_u8_row(src, sy) : NULL;
+    const uint8_t *r1 = sy + 1 < H ? au_image_u8_row(src, sy + 1) : NULL;
+    int in0 = sx >= 0, in1 = sx + 1 < W;
+    float v0 = r0 && in0 ? (float)r0[sx] : 0.f;
+    float v1 = r0 && in1 ? (float)r0[sx + 1] : 0.f;
+    float v2 = r1 && in0 ? (float)r1[sx] : 0.f;
+    float v3 = r1 && in1 ? (float)r1[sx + 1] : 0.f;
+    return v0 * w[0] + v1 * w[1] + v2 * w[2] + v3 * w[3];
+}
+
 static void remap_px_u8(const AuImageU8 *src, int sx, int sy, int a, uint8_t *d)
 {
     int W = src->width, H = src->height, cn = src->channels;
@@ -480,6 +499,30 @@ AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double
             int sx, sy, a;
             warp_cell(X0, Y0, delta[x], delta[dst->width + x], &sx, &sy, &a);
             d[x] = remap_px_f32(src, sx, sy, a);
+        }
+    }
+    free(delta);
+    return AU_OK;
+}
+
+AuStatus au_warp_affine_gray_f32(const AuImageU8 *src, AuImageF32 *dst, const double M0[6], int flags, AuError *err)
+{
+    if (!src->data || !dst->data || src->width <= 0 || src->height <= 0 || src->channels != 1)
+        return au_error_set(err, AU_ERR_ARG, "warpAffine: gray image not allocated or not one channel");
+    double M[6];
+    warp_matrix(M0, flags, M);
+    int *delta;
+    AuStatus s = warp_deltas(M, dst->width, &delta, err);
+    if (s != AU_OK)
+        return s;
+    for (int y = 0; y < dst->height; y++) {
+        int X0, Y0;
+        warp_row_start(M, y, &X0, &Y0);
+        float *d = au_image_f32_row(dst, y);
+        for (int x = 0; x < dst->width; x++) {
+            int sx, sy, a;
+            warp_cell(X0, Y0, delta[x], delta[dst->width + x], &sx, &sy, &a);
+            d[x] = remap_px_gray_f32(src, sx, sy, a);
         }
     }
     free(delta);

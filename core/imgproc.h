@@ -67,6 +67,9 @@ AuStatus au_resize_linear_u8(const AuImageU8 *src, AuImageU8 *dst, AuError *err)
  * AU_WARP_INVERSE_MAP, M maps source to destination and is inverted as OpenCV
  * does. dst is allocated by the caller with the output size. */
 AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double M[6], int flags, AuError *err);
+/* The same on an 8-bit gray image: exactly au_warp_affine_f32 of the image
+ * converted to float (Mat::convertTo, exact), without converting it. */
+AuStatus au_warp_affine_gray_f32(const AuImageU8 *src, AuImageF32 *dst, const double M[6], int flags, AuError *err);
 /* The 8-bit version computes exactly what the straightforward per-pixel
  * au_warp_affine_u8_ref does (kept as the reference for the tests), faster:
  * column tables on the stack, and for cells whose 2x2 neighbourhood is

@@ -539,11 +539,20 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
         skip_shift[0] = t->clnf.params_global[4] - skip_shift[0];
         skip_shift[1] = t->clnf.params_global[5] - skip_shift[1];
     } else {
+#if AU_CFG_SIMD >= 2
+        /* CLNF samples the 8-bit frame itself: the same values, no float copy */
+        au_clnf_set_gray8(&t->clnf, &gray);
+        st = detect_in_video(t, &success, err);
+        au_clnf_set_gray8(&t->clnf, NULL);
+        if (st)
+            return st;
+#else
         /* the float image CLNF samples (only fitted frames need it) */
         for (int y = 0; y < in->height; y++)
             t->dsp.u8_to_f32(au_image_f32_row(&t->grayf, y), au_image_u8_row(&gray, y), in->width);
         if ((st = detect_in_video(t, &success, err)))
             return st;
+#endif
         if (AU_CFG_FRAME_SKIP > 1)
             note_fit(t, success ? gap : 0);
     }

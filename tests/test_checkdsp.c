@@ -147,10 +147,11 @@ static const Member members[] = {
     {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},         {MEMBER(ccnf_neurons)}, {MEMBER(ccnf_sigma_matvec)},
     {MEMBER(warp_affine_f32)},  {MEMBER(mean_shift)},        {MEMBER(gn_hessian)}, {MEMBER(gn_rhs)},
     {MEMBER(chol_solve)},       {MEMBER(warp_affine_u8)},     {MEMBER(vecmat_f64_w32)},
+    {MEMBER(warp_affine_gray_f32)},
 };
 enum {
     M_IM2COL, M_SIGMOID, M_FHOG, M_VECMAT, M_GRAY, M_F32, M_NEURONS, M_SIGMA, M_WARP, M_MEANSHIFT, M_HESSIAN,
-    M_RHS, M_CHOL, M_WARP_U8, M_VECMAT_W32
+    M_RHS, M_CHOL, M_WARP_U8, M_VECMAT_W32, M_WARP_GRAY
 };
 
 /* Which versions of each kernel these CPU flags give (the tests below check
@@ -927,6 +928,65 @@ static void fill_random_u8(AuImageU8 *img, uint32_t *seed)
     }
 }
 
+/* ---- warp_affine_gray_f32: the float warp of the converted image, bit-exact ---- */
+
+/* Every version (C included) against the C float warp of the image
+ * converted to float, on sources whose last rows and columns are reached
+ * (the 4-byte reads of the SIMD version), including one with no padding
+ * (stride = width) so a read past the image would show under ASan or fault. */
+static void test_warp_affine_gray_f32(void **state)
+{
+    const State *s = *state;
+    AuError err = {0};
+    uint32_t seed = 5151;
+    static const int sizes[][2] = {{97, 61}, {640, 480}, {13, 7}, {5, 5}, {1, 1}};
+    int n = 0;
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        AuImageU8 img = {0};
+        AuImageF32 imgf = {0};
+        assert_int_equal(au_image_u8_alloc(&img, sizes[z][0], sizes[z][1], 1, &err), AU_OK);
+        assert_int_equal(au_image_f32_alloc(&imgf, sizes[z][0], sizes[z][1], &err), AU_OK);
+        assert_true(img.stride == (size_t)img.width);
+        fill_random_u8(&img, &seed);
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                au_image_f32_row(&imgf, y)[x] = (float)au_image_u8_row(&img, y)[x];
+        for (int trial = 0; trial < 200; trial++) {
+            const int dw = 1 + (int)(rng_next(&seed) % 30), dh = 1 + (int)(rng_next(&seed) % 30);
+            AuImageF32 want = {0}, got = {0};
+            assert_int_equal(au_image_f32_alloc(&want, dw, dh, &err), AU_OK);
+            assert_int_equal(au_image_f32_alloc(&got, dw, dh, &err), AU_OK);
+            const double ang = rng_float(&seed, -0.6f, 0.6f), sc = rng_float(&seed, 0.5f, 2.5f);
+            const double a1 = sc * cos(ang), b1 = sc * sin(ang);
+            /* centres anywhere from off the image to its last pixels */
+            const float cx = rng_float(&seed, -10.0f, (float)img.width + 10.0f);
+            const float cy = rng_float(&seed, -10.0f, (float)img.height + 10.0f);
+            const double M[6] = {a1, -b1, cx - a1 * (dw - 1) / 2.0 + b1 * (dw - 1) / 2.0,
+                                 b1, a1,  cy - a1 * (dw - 1) / 2.0 - b1 * (dw - 1) / 2.0};
+            assert_int_equal(s->ref.warp_affine_f32(&imgf, &want, M, &err), AU_OK);
+            for (int l = -1; l < N_LEVELS; l++) {
+                const AuDsp *t = l < 0 ? &s->ref : &s->tab[l];
+                if (l >= 0 && !NEW_AT_LEVEL(s, l, warp_affine_gray_f32))
+                    continue;
+                for (int y = 0; y < dh; y++)
+                    for (int x = 0; x < dw; x++)
+                        au_image_f32_row(&got, y)[x] = NAN;
+                assert_int_equal(t->warp_affine_gray_f32(&img, &got, M, &err), AU_OK);
+                for (int y = 0; y < dh; y++)
+                    if (memcmp(au_image_f32_row(&want, y), au_image_f32_row(&got, y), sizeof(float) * (size_t)dw))
+                        fail_msg("warp_affine_gray_f32 %s: %dx%d source, trial %d, %dx%d, row %d differs",
+                                 l < 0 ? "c" : levels[l].name, img.width, img.height, trial, dw, dh, y);
+                n++;
+            }
+            au_image_f32_free(&want);
+            au_image_f32_free(&got);
+        }
+        au_image_u8_free(&img);
+        au_image_f32_free(&imgf);
+    }
+    print_message("warp_affine_gray_f32: %d warps identical to the float warp of the converted image\n", n);
+}
+
 /* A warp of one of several kinds for a src_w x src_h source and a dw x dh
  * output: AlignFaceMask's (a similarity mapping a face of the frame onto
  * the output, forward), the same partly or wholly off the source, inverse
@@ -1493,7 +1553,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ccnf_sigma_matvec), cmocka_unit_test(test_warp_affine_f32),
         cmocka_unit_test(test_mean_shift),       cmocka_unit_test(test_gauss_newton),
         cmocka_unit_test(test_chol_solve),       cmocka_unit_test(test_warp_affine_u8),
-        cmocka_unit_test(test_vecmat_f64_w32),
+        cmocka_unit_test(test_vecmat_f64_w32),   cmocka_unit_test(test_warp_affine_gray_f32),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     if (failed || !bench)
