@@ -44,24 +44,33 @@ static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnSh
         return -1;
     float *M = w->im2col;
     int stride = kh * kw;
+    /* Row by row of outputs; within a row, one column of M at a time, filled
+     * from a contiguous run of the input (the same values in the same
+     * places as one output position at a time, with long inner loops). */
     for (int i = 0; i < yB; i++) {
-        for (int j = 0; j < xB; j++) {
-            float *Mo = M + ((size_t)i * (size_t)xB + (size_t)j) * (size_t)K;
-            for (int yy = 0; yy < kh; yy++)
-                for (int m = 0; m < c->in_maps; m++) {
-                    const float *Mi = in + ((size_t)m * (size_t)s.h + (size_t)(i + yy)) * (size_t)s.w;
-                    for (int xx = 0; xx < kw; xx++)
-                        Mo[xx * kh + yy + m * stride] = Mi[j + xx];
+        float *Mrow = M + (size_t)i * (size_t)xB * (size_t)K;
+        for (int m = 0; m < c->in_maps; m++)
+            for (int yy = 0; yy < kh; yy++) {
+                const float *Mi = in + ((size_t)m * (size_t)s.h + (size_t)(i + yy)) * (size_t)s.w;
+                for (int xx = 0; xx < kw; xx++) {
+                    float *col = Mrow + (size_t)(xx * kh + yy + m * stride);
+                    const float *src = Mi + xx;
+                    for (int j = 0; j < xB; j++)
+                        col[(size_t)j * (size_t)K] = src[j];
                 }
-            Mo[K - 1] = 1.0f;
-        }
+            }
+        for (int j = 0; j < xB; j++)
+            Mrow[(size_t)j * (size_t)K + (size_t)(K - 1)] = 1.0f;
     }
     cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c->out_maps, (int)rows, K, 1.0f, c->im2col_weights,
                 c->out_maps, M, K, 0.0f, w->tmp, c->out_maps);
-    /* out.t(): map k is column k of the rows x out result */
-    for (int k = 0; k < c->out_maps; k++)
-        for (size_t r = 0; r < rows; r++)
-            out[(size_t)k * rows + r] = w->tmp[r * (size_t)c->out_maps + (size_t)k];
+    /* out.t(): map k is column k of the rows x out result (read row by row,
+     * each value to its map) */
+    for (size_t r = 0; r < rows; r++) {
+        const float *t = w->tmp + r * (size_t)c->out_maps;
+        for (int k = 0; k < c->out_maps; k++)
+            out[(size_t)k * rows + r] = t[k];
+    }
     os->maps = c->out_maps;
     os->h = yB;
     os->w = xB;
