@@ -130,14 +130,14 @@ void au_predictor_free(AuPredictor *p)
     memset(p, 0, sizeof(*p));
 }
 
-AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err)
+AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, int float_weights, AuError *err)
 {
     for (int gi = 0; gi < AU_GROUP_COUNT; gi++) {
         const AuAuGroup *g = &p->models->groups[gi];
         if (g->count < 2 || p->weights_fm[gi] || p->weights_fm32[gi])
             continue; /* one model: OpenCV's A * B^T path, kept as it is */
         const size_t dim = (size_t)g->feature_dim, count = (size_t)g->count;
-        if (dsp->vecmat_f64_w32) {
+        if (float_weights) {
             float *wf = malloc(dim * count * sizeof(float));
             if (!wf)
                 return au_error_set(err, AU_ERR_NOMEM, "AU predictor: out of memory for %zu x %zu weights", dim,

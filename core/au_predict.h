@@ -65,10 +65,10 @@ AuStatus au_predictor_init(AuPredictor *p, const AuAuModels *models, int hog_len
 void au_predictor_free(AuPredictor *p);
 /* Computes the groups' scores of more than one model with dsp->vecmat_f64
  * (the SIMD table's: bit-identical to the plain loop, see dsp.h) on
- * feature-major copies of the weights made here; with a table that has
- * vecmat_f64_w32 (the fast one), on float copies through it instead. dsp
- * must outlive p. */
-AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, AuError *err);
+ * feature-major copies of the weights made here; with float_weights, on
+ * float copies through dsp->vecmat_f64_w32 instead (not bit-exact; the fast
+ * variants). dsp must outlive p. */
+AuStatus au_predictor_use_dsp(AuPredictor *p, const AuDsp *dsp, int float_weights, AuError *err);
 
 /* PredictCurrentAUs: n_intensity raw SVR outputs (unclipped), OpenFace order.
  * The dynamic group subtracts [hog_median | geom_median]. */

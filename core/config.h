@@ -101,6 +101,17 @@
 #define AU_CFG_PARTS_EVERY 1
 #endif
 
+/* Start each tracked fit from the last fit moved on at the last two fits'
+ * rate (1; constant velocity) instead of from the last fit (0, OpenFace):
+ * a fast-moving head stays inside the search windows. */
+#ifndef AU_CFG_PREDICT_START
+#define AU_CFG_PREDICT_START 0
+#endif
+/* ... only while the landmarks move at least this many pixels per frame. */
+#ifndef AU_CFG_PREDICT_MIN_MOTION
+#define AU_CFG_PREDICT_MIN_MOTION 0
+#endif
+
 #define AU_CFG_STR_(x) #x
 #define AU_CFG_STR(x) AU_CFG_STR_(x)
 
@@ -110,6 +121,6 @@
         AU_CFG_SHAPE_CHANGE_STOP) " search_radius=" AU_CFG_STR(AU_CFG_SEARCH_RADIUS) " frame_skip=" AU_CFG_STR(AU_CFG_FRAME_SKIP) \
         " skip_max_motion=" AU_CFG_STR(AU_CFG_SKIP_MAX_MOTION) " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE) " warm_calcparams=" AU_CFG_STR(AU_CFG_WARM_CALCPARAMS) \
         " validate_every=" AU_CFG_STR(AU_CFG_VALIDATE_EVERY) " hypothesis_accept=" AU_CFG_STR(AU_CFG_HYPOTHESIS_ACCEPT) \
-        " parts_every=" AU_CFG_STR(AU_CFG_PARTS_EVERY)
+        " parts_every=" AU_CFG_STR(AU_CFG_PARTS_EVERY) " predict_start=" AU_CFG_STR(AU_CFG_PREDICT_START) " predict_min_motion=" AU_CFG_STR(AU_CFG_PREDICT_MIN_MOTION)
 
 #endif

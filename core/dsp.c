@@ -224,7 +224,7 @@ void au_dsp_init_c(AuDsp *dsp)
     dsp->chol_solve = chol_solve_c;
     dsp->fhog_row = au_fhog_row_c;
     dsp->vecmat_f64 = vecmat_f64_c;
-    dsp->vecmat_f64_w32 = NULL; /* the fast table's */
+    dsp->vecmat_f64_w32 = vecmat_f64_w32_c;
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
     dsp->u8_to_f32 = u8_to_f32_c;
     dsp->warp_affine_u8 = au_warp_affine_u8;
@@ -243,7 +243,6 @@ void au_dsp_init(AuDsp *dsp, unsigned cpu_flags)
 void au_dsp_init_fast(AuDsp *dsp, unsigned cpu_flags)
 {
     au_dsp_init(dsp, cpu_flags);
-    dsp->vecmat_f64_w32 = vecmat_f64_w32_c;
 #if AU_DSP_HAVE_AVX2
     au_dsp_init_avx2_fast(dsp, cpu_flags);
 #endif

@@ -169,13 +169,12 @@ struct AuDsp {
      * this does not reproduce; the shipped model sets have 6 to 18 models
      * per group.) */
     void (*vecmat_f64)(double *out, const double *x, const double *w, ptrdiff_t w_stride, int n, int m);
-    /* Only in au_dsp_init_fast's table (NULL in the others, which is how the
-     * AU predictor knows to keep OpenFace's double weights): vecmat_f64 with
-     * the weights stored as float, sums in double. The models' weights are
-     * the largest read of every frame (4702 features x 35 models, 1.3 MB in
-     * double); float halves it. Versus vecmat_f64 on the same weights in
-     * double: the weights' float rounding (6e-8 relative) and FMA; the C
-     * version is the plain loop. */
+    /* vecmat_f64 with the weights stored as float, sums in double: the AU
+     * models' weights are the largest read of every frame (4702 features x
+     * 35 models, 1.3 MB in double) and float halves it. Not OpenFace's
+     * arithmetic (the weights' float rounding, 6e-8 relative): only the
+     * fast variants' predictor uses it (au_predictor_use_dsp). The C version
+     * is the plain loop; the SIMD one (fast table) adds FMA. */
     void (*vecmat_f64_w32)(double *out, const double *x, const float *w, ptrdiff_t w_stride, int n, int m);
 
     /* ---- image conversion (frame -> CLNF input) ---- */

@@ -387,6 +387,33 @@ static int round_d(double v)
 /* Widest destination the vector path handles (AOIs are window + patch - 1). */
 #define WARP_MAX_W 256
 
+/* The per-column fixed-point deltas of a warp (dw + 8 entries, the tail
+ * zero), and whether every source cell, with a one-pixel margin before and
+ * `margin` pixels' room after (2 x 2 bilinear cell and wider reads), lies
+ * inside the sw x sh image: the source cells of the four corners bound all
+ * others to within a rounding unit, which the margin absorbs. */
+static int warp_cells_inside(const double M[6], int dw, int dh, int sw, int sh, int margin, int32_t *adelta,
+                             int32_t *bdelta)
+{
+    for (int x = 0; x < dw; x++) {
+        adelta[x] = round_d(M[0] * x * 1024);
+        bdelta[x] = round_d(M[3] * x * 1024);
+    }
+    for (int x = dw; x < dw + 8; x++)
+        adelta[x] = bdelta[x] = 0;
+    for (int cy = 0; cy < 2; cy++)
+        for (int cx = 0; cx < 2; cx++) {
+            const int y = cy ? dh - 1 : 0, x = cx ? dw - 1 : 0;
+            const int X0 = (int)((unsigned)round_d((M[1] * y + M[2]) * 1024) + 16u);
+            const int Y0 = (int)((unsigned)round_d((M[4] * y + M[5]) * 1024) + 16u);
+            const int64_t X = ((int64_t)X0 + adelta[x]) >> 5, Y = ((int64_t)Y0 + bdelta[x]) >> 5;
+            const int64_t sx = X >> 5, sy = Y >> 5;
+            if (sx < 1 || sx > sw - margin || sy < 1 || sy > sh - margin)
+                return 0;
+        }
+    return 1;
+}
+
 /* imgproc.c's warpAffine in 8 destination pixels at a time, bit-exact: the
  * same fixed-point source coordinates (row starts and per-column deltas
  * rounded from M x 1024 in double, shifted to 1/32 cells), the same float
@@ -402,24 +429,8 @@ static AVX2 AuStatus warp_affine_f32_avx2(const AuImageF32 *src, AuImageF32 *dst
         (double)src->stride * (double)sh > 2147483647.0)
         return au_warp_affine_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
     int32_t adelta[WARP_MAX_W + 8], bdelta[WARP_MAX_W + 8];
-    for (int x = 0; x < dw; x++) {
-        adelta[x] = round_d(M[0] * x * 1024);
-        bdelta[x] = round_d(M[3] * x * 1024);
-    }
-    for (int x = dw; x < dw + 8; x++)
-        adelta[x] = bdelta[x] = 0;
-    /* the source cells of the four corners bound all others to within a
-     * rounding unit, which the margin absorbs */
-    for (int cy = 0; cy < 2; cy++)
-        for (int cx = 0; cx < 2; cx++) {
-            const int y = cy ? dh - 1 : 0, x = cx ? dw - 1 : 0;
-            const int X0 = (int)((unsigned)round_d((M[1] * y + M[2]) * 1024) + 16u);
-            const int Y0 = (int)((unsigned)round_d((M[4] * y + M[5]) * 1024) + 16u);
-            const int64_t X = ((int64_t)X0 + adelta[x]) >> 5, Y = ((int64_t)Y0 + bdelta[x]) >> 5;
-            const int64_t sx = X >> 5, sy = Y >> 5;
-            if (sx < 1 || sx > sw - 3 || sy < 1 || sy > sh - 3)
-                return au_warp_affine_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
-        }
+    if (!warp_cells_inside(M, dw, dh, sw, sh, 3, adelta, bdelta))
+        return au_warp_affine_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i stride = _mm256_set1_epi32((int)src->stride);
     const __m256 inv32 = _mm256_set1_ps(1.f / 32), one = _mm256_set1_ps(1.f);
@@ -467,27 +478,10 @@ static AVX2 AuStatus warp_affine_gray_f32_avx2(const AuImageU8 *src, AuImageF32 
         src->channels != 1 || (double)src->stride * (double)sh > 2147483647.0)
         return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
     int32_t adelta[WARP_MAX_W + 8], bdelta[WARP_MAX_W + 8];
-    for (int x = 0; x < dw; x++) {
-        adelta[x] = round_d(M[0] * x * 1024);
-        bdelta[x] = round_d(M[3] * x * 1024);
-    }
-    for (int x = dw; x < dw + 8; x++)
-        adelta[x] = bdelta[x] = 0;
-    /* the source cells of the four corners bound all others to within a
-     * rounding unit, which the margin absorbs */
-    for (int cy = 0; cy < 2; cy++)
-        for (int cx = 0; cx < 2; cx++) {
-            const int y = cy ? dh - 1 : 0, x = cx ? dw - 1 : 0;
-            const int X0 = (int)((unsigned)round_d((M[1] * y + M[2]) * 1024) + 16u);
-            const int Y0 = (int)((unsigned)round_d((M[4] * y + M[5]) * 1024) + 16u);
-            const int64_t X = ((int64_t)X0 + adelta[x]) >> 5, Y = ((int64_t)Y0 + bdelta[x]) >> 5;
-            const int64_t sx = X >> 5, sy = Y >> 5;
-            /* one more column and row of margin than the float version: the
-             * 4-byte reads of a cell a rounding unit further in must stay
-             * inside the buffer */
-            if (sx < 1 || sx > sw - 4 || sy < 1 || sy > sh - 4)
-                return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
-        }
+    /* one more column and row of margin than the float version: the 4-byte
+     * reads of a cell a rounding unit further in must stay inside the buffer */
+    if (!warp_cells_inside(M, dw, dh, sw, sh, 4, adelta, bdelta))
+        return au_warp_affine_gray_f32(src, dst, M, AU_WARP_INVERSE_MAP, err);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i stride = _mm256_set1_epi32((int)src->stride);
     const __m256 inv32 = _mm256_set1_ps(1.f / 32), one = _mm256_set1_ps(1.f);

@@ -481,10 +481,11 @@ static inline void warp_row_start(const double M[6], int y, int *X0, int *Y0)
     *Y0 = wrap_add(cv_round_d((M[4] * y + M[5]) * AB_SCALE), round_delta);
 }
 
-AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double M0[6], int flags, AuError *err)
+/* cv::warpAffine into a float image from a float image (f32) or an 8-bit
+ * gray one (u8): one of the two is set. */
+static AuStatus warp_affine_to_f32(const AuImageF32 *f32, const AuImageU8 *u8, AuImageF32 *dst, const double M0[6],
+                                   int flags, AuError *err)
 {
-    if (!src->data || !dst->data || src->width <= 0 || src->height <= 0)
-        return au_error_set(err, AU_ERR_ARG, "warpAffine: image not allocated");
     double M[6];
     warp_matrix(M0, flags, M);
     int *delta;
@@ -498,35 +499,25 @@ AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double
         for (int x = 0; x < dst->width; x++) {
             int sx, sy, a;
             warp_cell(X0, Y0, delta[x], delta[dst->width + x], &sx, &sy, &a);
-            d[x] = remap_px_f32(src, sx, sy, a);
+            d[x] = f32 ? remap_px_f32(f32, sx, sy, a) : remap_px_gray_f32(u8, sx, sy, a);
         }
     }
     free(delta);
     return AU_OK;
 }
 
+AuStatus au_warp_affine_f32(const AuImageF32 *src, AuImageF32 *dst, const double M0[6], int flags, AuError *err)
+{
+    if (!src->data || !dst->data || src->width <= 0 || src->height <= 0)
+        return au_error_set(err, AU_ERR_ARG, "warpAffine: image not allocated");
+    return warp_affine_to_f32(src, NULL, dst, M0, flags, err);
+}
+
 AuStatus au_warp_affine_gray_f32(const AuImageU8 *src, AuImageF32 *dst, const double M0[6], int flags, AuError *err)
 {
     if (!src->data || !dst->data || src->width <= 0 || src->height <= 0 || src->channels != 1)
         return au_error_set(err, AU_ERR_ARG, "warpAffine: gray image not allocated or not one channel");
-    double M[6];
-    warp_matrix(M0, flags, M);
-    int *delta;
-    AuStatus s = warp_deltas(M, dst->width, &delta, err);
-    if (s != AU_OK)
-        return s;
-    for (int y = 0; y < dst->height; y++) {
-        int X0, Y0;
-        warp_row_start(M, y, &X0, &Y0);
-        float *d = au_image_f32_row(dst, y);
-        for (int x = 0; x < dst->width; x++) {
-            int sx, sy, a;
-            warp_cell(X0, Y0, delta[x], delta[dst->width + x], &sx, &sy, &a);
-            d[x] = remap_px_gray_f32(src, sx, sy, a);
-        }
-    }
-    free(delta);
-    return AU_OK;
+    return warp_affine_to_f32(NULL, src, dst, M0, flags, err);
 }
 
 AuStatus au_warp_affine_u8_ref(const AuImageU8 *src, AuImageU8 *dst, const double M0[6], int flags, AuError *err)

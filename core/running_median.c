@@ -110,6 +110,25 @@ int au_running_median_bin(const AuRunningMedian *rm, double value)
     return (int)b;
 }
 
+/* The tracked read of dimension i: the first bin whose cumulative count
+ * reaches cutoff, from the last one (below: the count under it), walking up
+ * while the count through it falls short and down while the count below it
+ * already reaches cutoff. */
+static inline void walk_median(AuRunningMedian *rm, int i, const int *h, int below, int cutoff, double bin_width,
+                               double half_bin)
+{
+    const int nb = rm->num_bins;
+    int j = rm->median_bin[i];
+    while (j < nb - 1 && below + h[j] < cutoff)
+        below += h[j++];
+    while (j > 0 && below >= cutoff)
+        below -= h[--j];
+    rm->median_bin[i] = j;
+    rm->below[i] = below;
+    if (below + h[j] >= cutoff)
+        rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
+}
+
 void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int add)
 {
     const int dim = rm->dim, nb = rm->num_bins;
@@ -135,18 +154,8 @@ void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int
             }
             int *h = rm->hist + (size_t)i * (size_t)nb;
             const int b = au_running_median_bin(rm, descriptor[i]);
-            int j = rm->median_bin[i], below = rm->below[i];
             h[b]++;
-            if (b < j)
-                below++;
-            while (j < nb - 1 && below + h[j] < cutoff)
-                below += h[j++];
-            while (j > 0 && below >= cutoff)
-                below -= h[--j];
-            rm->median_bin[i] = j;
-            rm->below[i] = below;
-            if (below + h[j] >= cutoff)
-                rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
+            walk_median(rm, i, h, rm->below[i] + (b < rm->median_bin[i]), cutoff, bin_width, half_bin);
         }
         return;
     }
@@ -169,21 +178,8 @@ void au_running_median_update(AuRunningMedian *rm, const double *descriptor, int
     const double bin_width = rm->length / (double)nb;
     const double half_bin = 0.5 * rm->length / (double)nb;
     if (rm->median_bin) {
-        /* the first bin whose cumulative count reaches cutoff, from the last
-         * one: up while the count through it falls short, down while the
-         * count below it already reaches cutoff */
-        for (int i = 0; i < dim; i++) {
-            const int *h = rm->hist + (size_t)i * (size_t)nb;
-            int j = rm->median_bin[i], below = rm->below[i];
-            while (j < nb - 1 && below + h[j] < cutoff)
-                below += h[j++];
-            while (j > 0 && below >= cutoff)
-                below -= h[--j];
-            rm->median_bin[i] = j;
-            rm->below[i] = below;
-            if (below + h[j] >= cutoff)
-                rm->median[i] = rm->min_val + (double)j * bin_width + half_bin;
-        }
+        for (int i = 0; i < dim; i++)
+            walk_median(rm, i, rm->hist + (size_t)i * (size_t)nb, rm->below[i], cutoff, bin_width, half_bin);
         return;
     }
     for (int i = 0; i < dim; i++) {

@@ -245,7 +245,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
     t->fhog.row_fn = t->dsp.fhog_row;
     t->align.dsp = &t->dsp;
 #if AU_CFG_SIMD
-    if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, err)))
+    if ((st = au_predictor_use_dsp(&t->fa.predictor, &t->dsp, AU_CFG_SIMD >= 2, err)))
         goto fail;
     /* CalcParams of the AU alignment through the table too */
     t->au_work.dsp = &t->dsp;
@@ -539,6 +539,20 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
         skip_shift[0] = t->clnf.params_global[4] - skip_shift[0];
         skip_shift[1] = t->clnf.params_global[5] - skip_shift[1];
     } else {
+#if AU_CFG_PREDICT_START
+        if (t->tracking_initialised && t->detection_success && t->fit_gap > 0 && !t->override_pending &&
+            t->fit_motion <= 50.0 && t->fit_motion >= AU_CFG_PREDICT_MIN_MOTION) {
+            /* config.h: the start moves on at the last two fits' rate (only
+             * when those were two tracked fits: fit_motion is infinite after
+             * the first, and a jump of more than 50 px per frame is a
+             * re-detection, not motion) */
+            float g[6];
+            memcpy(g, t->clnf.params_global, sizeof(g));
+            g[4] += t->fit_vel[0];
+            g[5] += t->fit_vel[1];
+            au_clnf_set_params(&t->clnf, g, t->clnf.params_local);
+        }
+#endif
 #if AU_CFG_SIMD >= 2
         /* CLNF samples the 8-bit frame itself: the same values, no float copy */
         au_clnf_set_gray8(&t->clnf, &gray);
@@ -553,7 +567,7 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
         if ((st = detect_in_video(t, &success, err)))
             return st;
 #endif
-        if (AU_CFG_FRAME_SKIP > 1)
+        if (AU_CFG_FRAME_SKIP > 1 || AU_CFG_PREDICT_START)
             note_fit(t, success ? gap : 0);
     }
 
