@@ -338,10 +338,19 @@ AuStatus auh_store_open(AuhStore *s, const char *path, AuError *err)
     sqlite3_busy_timeout(s->db, AUH_STORE_BUSY_TIMEOUT_MS);
     AuStatus r = AU_OK;
     sqlite3_stmt *st = NULL;
-    /* The first read of the file tells a non-database apart. */
+    /* The first read of the file tells a non-database apart. Switching a
+     * new file to WAL needs an exclusive lock, and when two processes create
+     * the database at once SQLite can answer SQLITE_BUSY here without
+     * waiting (the busy handler is not called for it), so the switch is
+     * retried for as long as the busy timeout. */
     if ((r = prepare(s, "PRAGMA journal_mode = WAL", &st, err)))
         goto fail;
-    rc = sqlite3_step(st);
+    const int64_t deadline = auh_monotonic_ns() + (int64_t)AUH_STORE_BUSY_TIMEOUT_MS * 1000000;
+    while ((rc = sqlite3_step(st)) != SQLITE_ROW && ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
+           auh_monotonic_ns() < deadline) {
+        sqlite3_reset(st);
+        sqlite3_sleep(5);
+    }
     if (rc != SQLITE_ROW) {
         r = sfail(s, rc, err, "setting WAL mode");
         goto fail;

@@ -525,8 +525,10 @@ static int writer(const char *path, const char *variant, int read_fd)
         return 10;
     AuhStore s;
     AuError err = {0};
-    if (auh_store_open(&s, path, &err))
+    if (auh_store_open(&s, path, &err)) {
+        fprintf(stderr, "writer %s: %s\n", variant, err.msg);
         return 11;
+    }
     AuhRunInfo info = {"shared", "rev", "cc", "", "cpu", "host", "cmd", 1.0};
     int64_t run;
     if (auh_store_begin_run(&s, &info, &run, NULL, &err))
