@@ -501,7 +501,6 @@ static AVX2 AuStatus warp_affine_gray_f32_avx2(const AuImageU8 *src, AuImageF32 
             const __m256 w2 = _mm256_mul_ps(fy, x0), w3 = _mm256_mul_ps(fy, fx);
             /* lanes past dw: no read (masked gathers), no store */
             const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(dw - x), lane);
-            const __m256 vm = _mm256_castsi256_ps(valid), zero = _mm256_setzero_ps();
             /* one 4-byte gather per row gives both horizontal neighbours
              * (bytes 0 and 1); it reads two bytes more, still inside the
              * image by the margin (row sy + 1 is never the last) */
@@ -513,8 +512,6 @@ static AVX2 AuStatus warp_affine_gray_f32_avx2(const AuImageU8 *src, AuImageF32 
             const __m256 v1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(r0, 8), m255));
             const __m256 v2 = _mm256_cvtepi32_ps(_mm256_and_si256(r1, m255));
             const __m256 v3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(r1, 8), m255));
-            (void)vm;
-            (void)zero;
             __m256 r = _mm256_add_ps(_mm256_mul_ps(v0, w0), _mm256_mul_ps(v1, w1));
             r = _mm256_add_ps(r, _mm256_mul_ps(v2, w2));
             r = _mm256_add_ps(r, _mm256_mul_ps(v3, w3));

@@ -44,14 +44,13 @@ int auh_cmd_gate(int argc, char **argv)
     }
     AuError err = {0};
     AuhStore s;
-    if (auh_open_results_db(&s, db, &err)) {
+    int64_t run_id;
+    if (auh_open_results_run(&s, db, run, &run_id, &err)) {
         fprintf(stderr, "gate: %s\n", err.msg);
         return 2;
     }
-    int64_t run_id;
     AuhRunSummary rs;
-    if (auh_summary_resolve_run(&s, run, &run_id, &err) ||
-        auh_run_summary_load(&s, run_id, threshold, &rs, &err)) {
+    if (auh_run_summary_load(&s, run_id, threshold, &rs, &err)) {
         fprintf(stderr, "gate: %s\n", err.msg);
         auh_store_close(&s);
         return 2;

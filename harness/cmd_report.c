@@ -51,13 +51,13 @@ int auh_cmd_report(int argc, char **argv)
     }
     AuError err = {0};
     AuhStore s;
-    if (auh_open_results_db(&s, db, &err)) {
+    int64_t run_id;
+    if (auh_open_results_run(&s, db, run, &run_id, &err)) {
         fprintf(stderr, "report: %s\n", err.msg);
         return 1;
     }
-    int64_t run_id;
     AuhReportResult res;
-    if (auh_summary_resolve_run(&s, run, &run_id, &err) || auh_report_write(&s, run_id, &opt, &res, &err)) {
+    if (auh_report_write(&s, run_id, &opt, &res, &err)) {
         fprintf(stderr, "report: %s\n", err.msg);
         auh_store_close(&s);
         return 1;

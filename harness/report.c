@@ -54,6 +54,16 @@ AuStatus auh_open_results_db(AuhStore *s, const char *path, AuError *err)
     return auh_store_open(s, path, err);
 }
 
+AuStatus auh_open_results_run(AuhStore *s, const char *path, const char *spec, int64_t *run_id, AuError *err)
+{
+    AuStatus st = auh_open_results_db(s, path, err);
+    if (st)
+        return st;
+    if ((st = auh_summary_resolve_run(s, spec, run_id, err)))
+        auh_store_close(s);
+    return st;
+}
+
 /* ---- the two renderings ---- */
 
 typedef struct Doc {

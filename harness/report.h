@@ -44,6 +44,9 @@ AuStatus auh_report_write(AuhStore *s, int64_t run_id, const AuhReportOptions *o
 /* Opens an existing results database (never creates one: a mistyped path is
  * an error that names it). */
 AuStatus auh_open_results_db(AuhStore *s, const char *path, AuError *err);
+/* auh_open_results_db, then the run `spec` names (auh_summary_resolve_run);
+ * on failure nothing stays open. */
+AuStatus auh_open_results_run(AuhStore *s, const char *path, const char *spec, int64_t *run_id, AuError *err);
 /* Parses a gate threshold in [-1, 1]; 0 on success. */
 int auh_parse_threshold(const char *text, double *out);
 
