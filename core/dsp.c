@@ -181,6 +181,28 @@ static void bgr_to_gray_u8_c(uint8_t *gray, const uint8_t *bgr, int n)
         gray[i] = (uint8_t)((bgr[0] * 3735 + bgr[1] * 19235 + bgr[2] * 9798 + (1 << 14)) >> 15);
 }
 
+static inline uint8_t sat_u8(int v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+void au_yuv420_to_bgr_gray_u8_c(uint8_t *bgr, uint8_t *gray, const uint8_t *y, const uint8_t *u,
+                                 const uint8_t *v, int n)
+{
+    for (int i = 0; i < n; i++, bgr += 3) {
+        /* >> of a negative int is arithmetic with GCC and Clang (pmulhw's floor) */
+        const int yt = ((8 * y[i] - 128) * 9539) >> 16;
+        const int ut = 8 * u[i >> 1] - 1024, vt = 8 * v[i >> 1] - 1024;
+        const int b = sat_u8(yt + ((ut * 16525) >> 16));
+        const int g = sat_u8(yt + ((ut * -3209) >> 16) + ((vt * -6660) >> 16));
+        const int r = sat_u8(yt + ((vt * 13075) >> 16));
+        bgr[0] = (uint8_t)b;
+        bgr[1] = (uint8_t)g;
+        bgr[2] = (uint8_t)r;
+        gray[i] = (uint8_t)((b * 3735 + g * 19235 + r * 9798 + (1 << 14)) >> 15);
+    }
+}
+
 static void u8_to_f32_c(float *dst, const uint8_t *src, int n)
 {
     for (int i = 0; i < n; i++)
@@ -226,6 +248,7 @@ void au_dsp_init_c(AuDsp *dsp)
     dsp->vecmat_f64 = vecmat_f64_c;
     dsp->vecmat_f64_w32 = vecmat_f64_w32_c;
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_c;
+    dsp->yuv420_to_bgr_gray_u8 = au_yuv420_to_bgr_gray_u8_c;
     dsp->u8_to_f32 = u8_to_f32_c;
     dsp->warp_affine_u8 = au_warp_affine_u8;
 }

@@ -183,6 +183,22 @@ struct AuDsp {
      * bits: (3735 B + 19235 G + 9798 R + 16384) >> 15 (integers: SIMD
      * versions are exact). */
     void (*bgr_to_gray_u8)(uint8_t *gray, const uint8_t *bgr, int n);
+    /* One row of n pixels of a limited-range BT.601 YUV 4:2:0 frame (y: n
+     * bytes, u and v: (n + 1) / 2 bytes, pixel x takes chroma x / 2) to BGR24
+     * and gray in one pass: the BGR bytes of FFmpeg 5.1's unscaled SSSE3
+     * converter (the one OpenCV's sws_scale call reaches for YUV420P with
+     * an even height), then bgr_to_gray_u8's gray. Its arithmetic, in 16-bit
+     * lanes as the SSSE3 code (pmulhw = (a * b) >> 16, rounding down):
+     *   yt = ((8 Y - 128) * 9539) >> 16,  ut = 8 U - 1024,  vt = 8 V - 1024
+     *   B = sat(yt + ((ut * 16525) >> 16))
+     *   G = sat(yt + ((ut * -3209) >> 16) + ((vt * -6660) >> 16))
+     *   R = sat(yt + ((vt * 13075) >> 16))
+     * with swscale's default coefficients (ff_yuv2rgb_c_init_tables: 255/219
+     * luma gain, ITU-R 601 chroma, 13-bit fixed point). The caller (video.c)
+     * compares it with swscale's output once per conversion context and
+     * falls back to swscale if they differ anywhere. Integers: exact. */
+    void (*yuv420_to_bgr_gray_u8)(uint8_t *bgr, uint8_t *gray, const uint8_t *y, const uint8_t *u, const uint8_t *v,
+                                  int n);
     /* n 8-bit values to float (exact), as Mat::convertTo(CV_32F). */
     void (*u8_to_f32)(float *dst, const uint8_t *src, int n);
 
@@ -196,6 +212,11 @@ struct AuDsp {
      * arithmetic throughout: SIMD versions are bit-exact. */
     AuStatus (*warp_affine_u8)(const AuImageU8 *src, AuImageU8 *dst, const double M[6], int flags, AuError *err);
 };
+
+/* The C reference of AuDsp.yuv420_to_bgr_gray_u8 (the SIMD versions convert
+ * a row's last pixels with it). */
+void au_yuv420_to_bgr_gray_u8_c(uint8_t *bgr, uint8_t *gray, const uint8_t *y, const uint8_t *u, const uint8_t *v,
+                                int n);
 
 /* Floats of scratch ccnf_im2col_norm and ccnf_neurons need (any version):
  * the AOI, and patch_h copies of its rows as (resp_w + patch_w - 1) x resp_h

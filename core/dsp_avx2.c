@@ -665,6 +665,94 @@ static AVX2 void bgr_to_gray_u8_avx2(uint8_t *gray, const uint8_t *bgr, int n)
         gray[i] = (uint8_t)((bgr[3 * i] * 3735 + bgr[3 * i + 1] * 19235 + bgr[3 * i + 2] * 9798 + (1 << 14)) >> 15);
 }
 
+/* Byte positions of B, G and R in each 16-byte third of 16 BGR24 pixels
+ * (-1: zero), for pshufb from the 16 bytes of one channel. */
+static const int8_t bgr24_from_planes[3][3][16] = {
+    {{0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1, 5},
+     {-1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1},
+     {-1, -1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1}},
+    {{-1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10, -1},
+     {5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10},
+     {-1, 5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1}},
+    {{-1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1, -1},
+     {-1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1},
+     {10, -1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15}},
+};
+
+static AVX2 inline __m256i bcast_mask(const int8_t m[16])
+{
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)m));
+}
+
+/* gray of 16 pixels whose B, G, R (16-bit lanes) are already in [0, 255]:
+ * bgr_to_gray_u8's sum through two multiply-adds per pair of lanes */
+static AVX2 inline __m256i gray16(__m256i b, __m256i g, __m256i r)
+{
+    const __m256i w_bg = _mm256_set1_epi32(3735 | (19235 << 16));
+    const __m256i w_r1 = _mm256_set1_epi32(9798 | (1 << 16));
+    const __m256i half = _mm256_set1_epi16(1 << 14);
+    const __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(b, g), w_bg),
+                                        _mm256_madd_epi16(_mm256_unpacklo_epi16(r, half), w_r1));
+    const __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(b, g), w_bg),
+                                        _mm256_madd_epi16(_mm256_unpackhi_epi16(r, half), w_r1));
+    return _mm256_packs_epi32(_mm256_srli_epi32(lo, 15), _mm256_srli_epi32(hi, 15));
+}
+
+static AVX2 void yuv420_to_bgr_gray_u8_avx2(uint8_t *bgr, uint8_t *gray, const uint8_t *y, const uint8_t *u,
+                                            const uint8_t *v, int n)
+{
+    const __m256i k_y = _mm256_set1_epi16(9539), y_off = _mm256_set1_epi16(128), c_off = _mm256_set1_epi16(1024);
+    const __m256i k_ub = _mm256_set1_epi16(16525), k_ug = _mm256_set1_epi16(-3209);
+    const __m256i k_vg = _mm256_set1_epi16(-6660), k_vr = _mm256_set1_epi16(13075);
+    const __m256i lo_byte = _mm256_set1_epi16(0x00ff), zero = _mm256_setzero_si256();
+    /* [even 0..7 | odd 0..7] -> pixel order, per 128-bit lane */
+    const __m256i zip = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3,
+                                         11, 4, 12, 5, 13, 6, 14, 7, 15);
+    __m256i m[3][3];
+    for (int k = 0; k < 3; k++)
+        for (int c = 0; c < 3; c++)
+            m[k][c] = bcast_mask(bgr24_from_planes[k][c]);
+    int i = 0;
+    /* 32 pixels per step: 16-bit lane j of the low (high) half holds pixels
+     * 2j and 2j + 1 (16 + 2j, 17 + 2j) and their chroma, as swscale's
+     * SSSE3 loop splits even and odd pixels */
+    for (; i + 32 <= n; i += 32) {
+        const __m256i yb = _mm256_loadu_si256((const __m256i *)(y + i));
+        const __m256i ut = _mm256_subs_epi16(
+            _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(u + i / 2))), 3), c_off);
+        const __m256i vt = _mm256_subs_epi16(
+            _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(v + i / 2))), 3), c_off);
+        const __m256i ye =
+            _mm256_mulhi_epi16(_mm256_sub_epi16(_mm256_slli_epi16(_mm256_and_si256(yb, lo_byte), 3), y_off), k_y);
+        const __m256i yo = _mm256_mulhi_epi16(_mm256_sub_epi16(_mm256_slli_epi16(_mm256_srli_epi16(yb, 8), 3), y_off), k_y);
+        const __m256i cb = _mm256_mulhi_epi16(ut, k_ub), cr = _mm256_mulhi_epi16(vt, k_vr);
+        const __m256i cg = _mm256_adds_epi16(_mm256_mulhi_epi16(ut, k_ug), _mm256_mulhi_epi16(vt, k_vg));
+        const __m256i c255 = lo_byte;
+        const __m256i be = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(ye, cb), zero), c255);
+        const __m256i bo = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(yo, cb), zero), c255);
+        const __m256i ge = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(ye, cg), zero), c255);
+        const __m256i go = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(yo, cg), zero), c255);
+        const __m256i re = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(ye, cr), zero), c255);
+        const __m256i ro = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(yo, cr), zero), c255);
+        const __m256i gr = _mm256_shuffle_epi8(_mm256_packus_epi16(gray16(be, ge, re), gray16(bo, go, ro)), zip);
+        _mm256_storeu_si256((__m256i *)(gray + i), gr);
+        const __m256i b8 = _mm256_shuffle_epi8(_mm256_packus_epi16(be, bo), zip);
+        const __m256i g8 = _mm256_shuffle_epi8(_mm256_packus_epi16(ge, go), zip);
+        const __m256i r8 = _mm256_shuffle_epi8(_mm256_packus_epi16(re, ro), zip);
+        __m256i o[3];
+        for (int k = 0; k < 3; k++)
+            o[k] = _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(b8, m[k][0]), _mm256_shuffle_epi8(g8, m[k][1])),
+                                   _mm256_shuffle_epi8(r8, m[k][2]));
+        /* o[k] = third k of pixels 0-15 | third k of pixels 16-31 */
+        uint8_t *d = bgr + 3 * i;
+        _mm256_storeu_si256((__m256i *)d, _mm256_permute2x128_si256(o[0], o[1], 0x20));
+        _mm256_storeu_si256((__m256i *)(d + 32), _mm256_permute2x128_si256(o[2], o[0], 0x30));
+        _mm256_storeu_si256((__m256i *)(d + 64), _mm256_permute2x128_si256(o[1], o[2], 0x31));
+    }
+    if (i < n)
+        au_yuv420_to_bgr_gray_u8_c(bgr + 3 * i, gray + i, y + i, u + i / 2, v + i / 2, n - i);
+}
+
 static AVX2 void u8_to_f32_avx2(float *dst, const uint8_t *src, int n)
 {
     int i = 0;
@@ -682,6 +770,7 @@ void au_dsp_init_avx2(AuDsp *dsp, unsigned cpu_flags)
     dsp->fhog_row = fhog_row_avx2;
     dsp->vecmat_f64 = vecmat_f64_avx2;
     dsp->bgr_to_gray_u8 = bgr_to_gray_u8_avx2;
+    dsp->yuv420_to_bgr_gray_u8 = yuv420_to_bgr_gray_u8_avx2;
     dsp->u8_to_f32 = u8_to_f32_avx2;
     dsp->warp_affine_f32 = warp_affine_f32_avx2;
     dsp->warp_affine_gray_f32 = warp_affine_gray_f32_avx2;

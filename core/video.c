@@ -43,6 +43,10 @@ struct AuVideo {
     struct SwsContext *sws;
     AVFrame *bgr;
     int sws_w, sws_h, sws_fmt;
+    /* 1 when the table's yuv420_to_bgr_gray_u8 gave swscale's bytes on the
+     * probe frame for this context (video_fused_probe), -1 when it did not
+     * or does not apply, 0 not yet probed */
+    int fused;
 
     /* The gray conversion runs through the bit-exact table (au_dsp_init):
      * every variant gets OpenCV's bytes, the SIMD ones sooner. */
@@ -340,6 +344,50 @@ static void gray_from_bgr(const AuVideo *v, AuFrame *out)
         v->dsp.bgr_to_gray_u8(au_image_u8_row(&out->gray, y), au_image_u8_row(&out->bgr, y), out->bgr.width);
 }
 
+/* Whether the fused row converter may replace sws_scale + gray for this
+ * context: YUV420P at an even height (the unscaled SSSE3 path swscale takes
+ * there; FFmpeg uses another for odd heights), and the converter's bytes
+ * equal swscale's on a synthetic frame of the context's size that holds
+ * every luma value and, where the frame has room (320x256 chroma samples),
+ * every (U, V) pair. Any other swscale build, CPU path or colour setting
+ * that computes differently shows up here and keeps swscale. */
+static int video_fused_probe(AuVideo *v, int w, int h, int linesize)
+{
+    if (v->sws_fmt != AV_PIX_FMT_YUV420P || (h & 1) || w < 2)
+        return -1;
+    const int cw = (w + 1) / 2, ch = h / 2;
+    uint8_t *yp = malloc((size_t)w * (size_t)h), *up = malloc((size_t)cw * (size_t)ch);
+    uint8_t *vp = malloc((size_t)cw * (size_t)ch), *ref = malloc((size_t)linesize * (size_t)h + 64);
+    uint8_t *row = malloc((size_t)w * 3), *gray = malloc((size_t)w);
+    int ok = yp && up && vp && ref && row && gray;
+    if (ok) {
+        for (int yy = 0; yy < h; yy++)
+            for (int x = 0; x < w; x++)
+                yp[(size_t)yy * (size_t)w + (size_t)x] = (uint8_t)(x * 7 + yy * 13 + (x >> 8));
+        for (size_t i = 0; i < (size_t)cw * (size_t)ch; i++) {
+            up[i] = (uint8_t)i;
+            vp[i] = (uint8_t)((i >> 8) + (i >> 16) * 131);
+        }
+        const uint8_t *src[4] = {yp, up, vp, NULL};
+        const int src_ls[4] = {w, cw, cw, 0};
+        uint8_t *dst[4] = {ref, NULL, NULL, NULL};
+        const int dst_ls[4] = {linesize, 0, 0, 0};
+        ok = sws_scale(v->sws, src, src_ls, 0, h, dst, dst_ls) > 0;
+        for (int yy = 0; ok && yy < h; yy++) {
+            const size_t c = (size_t)(yy >> 1) * (size_t)cw;
+            v->dsp.yuv420_to_bgr_gray_u8(row, gray, yp + (size_t)yy * (size_t)w, up + c, vp + c, w);
+            ok = !memcmp(row, ref + (size_t)yy * (size_t)linesize, (size_t)w * 3);
+        }
+    }
+    free(yp);
+    free(up);
+    free(vp);
+    free(ref);
+    free(row);
+    free(gray);
+    return ok ? 1 : -1;
+}
+
 /* v->frame -> out->bgr (OpenCV's sws_scale call) and out->gray. */
 static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFrame *out, AuError *err)
 {
@@ -370,6 +418,7 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
         v->sws_w = cw;
         v->sws_h = ch;
         v->sws_fmt = f->format;
+        v->fused = 0;
     }
     if (v->bgr->width != cw || v->bgr->height != ch || !v->bgr->data[0]) {
         av_frame_unref(v->bgr);
@@ -388,6 +437,19 @@ static AuStatus convert_frame(AuVideo *v, const char *file, int rotation, AuFram
         AuStatus s = bgr_like_buffer(out, w, h, (size_t)v->bgr->linesize[0], err);
         if (s != AU_OK)
             return s;
+        if (!v->fused)
+            v->fused = v->opts.swscale_only ? -1 : video_fused_probe(v, w, h, v->bgr->linesize[0]);
+        if (v->fused > 0) {
+            /* swscale's bytes and the gray image in one pass over the frame */
+            if ((s = frame_images(out, w, h, err)) != AU_OK)
+                return s;
+            for (int y = 0; y < h; y++)
+                v->dsp.yuv420_to_bgr_gray_u8(au_image_u8_row(&out->bgr, y), au_image_u8_row(&out->gray, y),
+                                             f->data[0] + (ptrdiff_t)y * f->linesize[0],
+                                             f->data[1] + (ptrdiff_t)(y >> 1) * f->linesize[1],
+                                             f->data[2] + (ptrdiff_t)(y >> 1) * f->linesize[2], w);
+            return AU_OK;
+        }
     }
     uint8_t *dst[4] = {direct ? out->bgr.data : v->bgr->data[0], NULL, NULL, NULL};
     int dst_linesize[4] = {v->bgr->linesize[0], 0, 0, 0};
@@ -732,4 +794,5 @@ double au_video_fps(const AuVideo *v) { return v->fps; }
 int64_t au_video_frame_count(const AuVideo *v) { return v->frame_count; }
 int64_t au_video_frames_read(const AuVideo *v) { return v->frames_read; }
 int64_t au_video_decode_errors(const AuVideo *v) { return v->decode_errors; }
+int au_video_converts_fused(const AuVideo *v) { return v->fused > 0; }
 const char *au_video_last_decode_error(const AuVideo *v) { return v->last_error; }

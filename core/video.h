@@ -49,6 +49,10 @@ typedef struct AuFrame {
 
 typedef struct AuVideoOptions {
     int decoder_threads; /* FFmpeg decoder threads; 0 = FFmpeg's automatic choice. Default 1. */
+    /* 1: always convert with sws_scale and then to gray, as OpenCV; 0 (the
+     * default): where it gives the same bytes (checked once per video), one
+     * fused pass instead (AuDsp.yuv420_to_bgr_gray_u8). For tests. */
+    int swscale_only;
 } AuVideoOptions;
 
 /* Fills opts with the defaults. */
@@ -84,6 +88,9 @@ int64_t au_video_frame_count(const AuVideo *v);
 int64_t au_video_frames_read(const AuVideo *v);
 /* Packets, frames or images that failed to decode and were skipped. */
 int64_t au_video_decode_errors(const AuVideo *v);
+/* 1 once the frames are converted in the fused pass (AuVideoOptions.swscale_only
+ * off and its check against swscale passed), else 0. */
+int au_video_converts_fused(const AuVideo *v);
 /* Message of the most recent skipped decode error ("" if none). */
 const char *au_video_last_decode_error(const AuVideo *v);
 

@@ -147,11 +147,11 @@ static const Member members[] = {
     {MEMBER(bgr_to_gray_u8)},   {MEMBER(u8_to_f32)},         {MEMBER(ccnf_neurons)}, {MEMBER(ccnf_sigma_matvec)},
     {MEMBER(warp_affine_f32)},  {MEMBER(mean_shift)},        {MEMBER(gn_hessian)}, {MEMBER(gn_rhs)},
     {MEMBER(chol_solve)},       {MEMBER(warp_affine_u8)},     {MEMBER(vecmat_f64_w32)},
-    {MEMBER(warp_affine_gray_f32)},
+    {MEMBER(warp_affine_gray_f32)}, {MEMBER(yuv420_to_bgr_gray_u8)},
 };
 enum {
     M_IM2COL, M_SIGMOID, M_FHOG, M_VECMAT, M_GRAY, M_F32, M_NEURONS, M_SIGMA, M_WARP, M_MEANSHIFT, M_HESSIAN,
-    M_RHS, M_CHOL, M_WARP_U8, M_VECMAT_W32, M_WARP_GRAY
+    M_RHS, M_CHOL, M_WARP_U8, M_VECMAT_W32, M_WARP_GRAY, M_YUV
 };
 
 /* Which versions of each kernel these CPU flags give (the tests below check
@@ -727,6 +727,60 @@ static void test_image_conversion(void **state)
             print_message("u8_to_f32 %s: identical\n", levels[l].name);
         }
     }
+    for (int l = 0; l < N_LEVELS; l++) {
+        if (!NEW_AT_LEVEL(s, l, yuv420_to_bgr_gray_u8))
+            continue;
+        /* every (Y, U, V): one row per chroma pair, each luma value on two
+         * pixels (even and odd lanes), 512 + 5 pixels (a tail) */
+        enum { N = 517 };
+        uint8_t y[N], u[(N + 1) / 2], v[(N + 1) / 2], want[3 * N], got[3 * N], wg[N], gg[N];
+        for (int i = 0; i < N; i++)
+            y[i] = (uint8_t)(i < 512 ? i >> 1 : i * 37);
+        for (int c = 0; c < 65536; c++) {
+            memset(u, c & 255, sizeof(u));
+            memset(v, c >> 8, sizeof(v));
+            s->ref.yuv420_to_bgr_gray_u8(want, wg, y, u, v, N);
+            s->tab[l].yuv420_to_bgr_gray_u8(got, gg, y, u, v, N);
+            if (memcmp(want, got, sizeof(want)) || memcmp(wg, gg, sizeof(wg)))
+                fail_msg("yuv420_to_bgr_gray_u8 %s: U %d V %d: differs from C", levels[l].name, c & 255, c >> 8);
+        }
+        /* chroma varying along the row, every length from 0 to 70 */
+        uint32_t seed = 99;
+        for (int i = 0; i < (N + 1) / 2; i++) {
+            u[i] = (uint8_t)rng_next(&seed);
+            v[i] = (uint8_t)rng_next(&seed);
+        }
+        for (int n = 0; n <= 70; n++) {
+            memset(got, 0xAA, sizeof(got));
+            memset(want, 0xAA, sizeof(want));
+            s->ref.yuv420_to_bgr_gray_u8(want, wg, y, u, v, n);
+            s->tab[l].yuv420_to_bgr_gray_u8(got, gg, y, u, v, n);
+            assert_memory_equal(want, got, sizeof(want)); /* nothing written past 3n bytes */
+            assert_memory_equal(wg, gg, (size_t)n);
+        }
+        print_message("yuv420_to_bgr_gray_u8 %s: all 2^24 (Y, U, V) identical\n", levels[l].name);
+    }
+    /* the C reference against bytes of FFmpeg 5.1's swscale (YUV420P ->
+     * BGR24, 640x480 context, as OpenCV calls it; printed by a 20-line
+     * sws_scale program): black, white, the limits
+     * of limited range, saturated primaries; and its gray against
+     * bgr_to_gray_u8 */
+    {
+        const uint8_t yy[] = {16, 235, 0, 255, 81, 145, 41};
+        const uint8_t uu[] = {128, 128, 128, 128, 90, 54, 240};
+        const uint8_t vv[] = {128, 128, 128, 128, 240, 34, 110};
+        const uint8_t want[] = {0, 0, 0, 255, 255, 255, 0, 0, 0, 255, 255, 255, 0, 0, 253, 0, 254, 0, 254, 0, 0};
+        for (int i = 0; i < 7; i++) {
+            const uint8_t y2[2] = {yy[i], yy[i]};
+            uint8_t bgr[6], gray[2], g2[2];
+            s->ref.yuv420_to_bgr_gray_u8(bgr, gray, y2, &uu[i], &vv[i], 2);
+            if (memcmp(bgr, want + 3 * i, 3))
+                fail_msg("yuv420_to_bgr_gray_u8 C: Y %d U %d V %d: %d %d %d, swscale %d %d %d", yy[i], uu[i], vv[i],
+                         bgr[0], bgr[1], bgr[2], want[3 * i], want[3 * i + 1], want[3 * i + 2]);
+            s->ref.bgr_to_gray_u8(g2, bgr, 2);
+            assert_memory_equal(gray, g2, 2);
+        }
+    }
     /* the C reference against known OpenCV values (cv2.cvtColor of these
      * BGR pixels gives 76, 150, 29, 255, 0, 128) */
     const uint8_t px[] = {0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 255, 0, 0, 0, 128, 128, 128};
@@ -1291,6 +1345,10 @@ static void bench_vecmat_w32(const AuDsp *dsp, BenchData *d)
 }
 static void bench_gray(const AuDsp *dsp, BenchData *d) { dsp->bgr_to_gray_u8(d->gray, d->bgr, 640); }
 static void bench_f32(const AuDsp *dsp, BenchData *d) { dsp->u8_to_f32(d->f32, d->gray, 640); }
+static void bench_yuv(const AuDsp *dsp, BenchData *d)
+{
+    dsp->yuv420_to_bgr_gray_u8(d->bgr, (uint8_t *)d->f32, d->gray, d->gray + 320, d->gray + 160, 640);
+}
 static void bench_neurons(const AuDsp *dsp, BenchData *d, int w)
 {
     const AuCcnfNeuronArgs a = {d->aoi, 21, 11, 11, w, w, d->weights, d->two_alpha, 7, d->im2col, d->pre, d->scratch, dsp};
@@ -1455,6 +1513,7 @@ static void run_bench(const State *s)
         {"fhog_row bgr 104px", bench_fhog_row_bgr, 2},
         {"vecmat_f64 4702x11", bench_vecmat, 3},
         {"bgr_to_gray_u8 640px", bench_gray, 4},
+        {"yuv420_to_bgr_gray_u8 640px", bench_yuv, M_YUV},
         {"u8_to_f32 640px", bench_f32, M_F32},
         {"ccnf_neurons 11x11 w9 7n", bench_neurons_w9, M_NEURONS},
         {"ccnf_neurons 11x11 w7 7n", bench_neurons_w7, M_NEURONS},

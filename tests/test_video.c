@@ -153,6 +153,55 @@ static void test_default_frames_match_reference(void **state)
     check_video_against_reference("default", 288, 288);
 }
 
+/* The fused YUV -> BGR + gray pass against OpenCV's route (sws_scale, then
+ * the gray conversion), frame by frame on both videos, with the SIMD table and
+ * with C only (AU_CPU_MASK=0): the same bytes, and the fused pass is the one
+ * that ran (frames.csv above checks those bytes against OpenCV itself). */
+static void test_fused_conversion_matches_swscale(void **state)
+{
+    (void)state;
+    const char *names[] = {"openface/videos/changeLighting.wmv", "openface/videos/default.wmv"};
+    for (int k = 0; k < 2; k++)
+        for (int c_only = 0; c_only < 2; c_only++) {
+            char p[1024];
+            autest_path(p, sizeof(p), names[k]);
+            autest_require_file(p);
+            if (c_only)
+                setenv("AU_CPU_MASK", "0", 1);
+            AuVideoOptions fused_opts, sws_opts;
+            au_video_options_default(&fused_opts);
+            au_video_options_default(&sws_opts);
+            sws_opts.swscale_only = 1;
+            AuVideo *a = NULL, *b = NULL;
+            AuError err = {0};
+            assert_int_equal(au_video_open_ex(&a, p, &fused_opts, &err), AU_OK);
+            assert_int_equal(au_video_open_ex(&b, p, &sws_opts, &err), AU_OK);
+            unsetenv("AU_CPU_MASK");
+            AuFrame fa = {0}, fb = {0};
+            int n = 0;
+            while (au_video_read(a, &fa, &err) == AU_OK) {
+                assert_int_equal(au_video_read(b, &fb, &err), AU_OK);
+                assert_int_equal(fa.bgr.width, fb.bgr.width);
+                assert_int_equal(fa.bgr.height, fb.bgr.height);
+                for (int y = 0; y < fa.bgr.height; y++) {
+                    if (memcmp(au_image_u8_row(&fa.bgr, y), au_image_u8_row(&fb.bgr, y), (size_t)fa.bgr.width * 3))
+                        fail_msg("%s frame %d row %d: BGR differs from swscale's", names[k], n, y);
+                    if (memcmp(au_image_u8_row(&fa.gray, y), au_image_u8_row(&fb.gray, y), (size_t)fa.gray.width))
+                        fail_msg("%s frame %d row %d: gray differs", names[k], n, y);
+                }
+                n++;
+            }
+            assert_int_equal(au_video_read(b, &fb, &err), AU_ERR_EOF);
+            assert_true(n > 80);
+            assert_int_equal(au_video_converts_fused(a), 1);
+            assert_int_equal(au_video_converts_fused(b), 0);
+            au_frame_free(&fa);
+            au_frame_free(&fb);
+            au_video_close(a);
+            au_video_close(b);
+        }
+}
+
 /* Streaming: the frame's buffers are reused, so memory does not grow. With
  * more decoder threads the frames are the same (frames.csv hashes). */
 static void test_frame_buffers_reused(void **state)
@@ -689,6 +738,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_changelighting_frames_match_reference),
         cmocka_unit_test(test_default_frames_match_reference),
+        cmocka_unit_test(test_fused_conversion_matches_swscale),
         cmocka_unit_test(test_frame_buffers_reused),
         cmocka_unit_test(test_image_sequence_folder),
         cmocka_unit_test(test_single_jpeg),
