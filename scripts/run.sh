@@ -10,4 +10,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 "$repo/scripts/build.sh" release
 cd "$repo"
 jobs=$(nproc)
-exec "$repo/build/harness/auharness" --all-variants -j "$jobs" --report reports "$@"
+# With AUHARNESS_OPENFACE (a FeatureExtraction binary, scripts/build_openface.sh)
+# OpenFace C++ is timed in the same run, and the ratios are measured side by side.
+openface=()
+if [ -n "${AUHARNESS_OPENFACE:-}" ]; then
+    openface=(--openface "$AUHARNESS_OPENFACE")
+fi
+exec "$repo/build/harness/auharness" --all-variants -j "$jobs" --report reports "${openface[@]}" "$@"
