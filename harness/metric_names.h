@@ -10,6 +10,17 @@
 #define AUH_M_FRAMES "frames"                 /* frames (images) processed */
 #define AUH_M_FRAMES_SUCCESS "frames_success" /* frames with a tracked face */
 #define AUH_M_FRAMES_UNREADABLE "frames_unreadable"
+/* frames / CPU s of the worker during the frame loop: the FPS without the
+ * time other processes or the hypervisor took the core (not a figure to
+ * compare with another machine's wall-clock FPS) */
+#define AUH_M_CPU_FPS "cpu_fps"
+/* share of all CPUs' time the hypervisor gave other guests during the frame
+ * loop (/proc/stat steal, machine-wide, 0..1): how busy the host was */
+#define AUH_M_HOST_STEAL "host_steal"
+/* OpenFace C++'s rows: 1 when its binary ran in this run and its tracking
+ * loop was timed (--openface), 0 when its FPS is a given figure
+ * (--openface-fps or the reference machine's) */
+#define AUH_M_OPENFACE_TIMED "openface_timed"
 
 /* landmarks against the labels (videos: OpenFace CSV; image sets: .pts) */
 #define AUH_M_LMK_MEAN_PX "lmk_mean_px"

@@ -727,8 +727,9 @@ static void section_openface(Doc *d, const AuhRunSummary *rs)
     const AuhVariantSummary *ov = &rs->variants[of];
     doc_p(d, "OpenFace C++'s own results are the jobs of variant '%s': their frames are OpenFace's CSV output, scored"
              " against the same labels as every variant. Overall %.1f FPS over %lld frames. FPS source per item:"
-             " 'measured' when the job has a frame-loop time from this run, else 'given' (the stored fps metric, e.g."
-             " from --openface-fps or OpenFace's own timing outside this run).",
+             " 'timed in this run' when --openface ran its FeatureExtraction here (tracking loop, single-threaded,"
+             " side by side with the variants), else 'given' (--openface-fps, or by default its single-threaded FPS"
+             " measured on a quiet reference machine; then the ratios move with this host's load).",
           AUH_VARIANT_OPENFACE, ov->fps, (long long)ov->frames);
     Row *row = calloc(1, sizeof(Row));
     if (!row)
@@ -761,10 +762,10 @@ static void section_openface(Doc *d, const AuhRunSummary *rs)
             continue;
         }
         row_num(row, j->fps, 1, "");
-        if (j->wall_ns > 0)
-            row_add(row, "measured (%.2f s loop)", (double)j->wall_ns * 1e-9);
+        if (auh_job_metric(j, AUH_M_OPENFACE_TIMED, NULL) == 1)
+            row_add(row, "timed in this run (%.2f s loop)", (double)j->wall_ns * 1e-9);
         else if (j->fps_from_metric)
-            row_add(row, "given (fps metric)");
+            row_add(row, "given (--openface-fps or the reference machine)");
         else
             row_add(row, "-");
         row_num(row, auh_job_metric(j, AUH_M_LMK_MEAN_PX, NULL), 2, "");
@@ -810,6 +811,22 @@ static void section_environment(Doc *d, const AuhRunSummary *rs)
     row_add(row, "run id");
     row_add(row, "%lld", (long long)rs->run_id);
     doc_table_row(d, row, "ll");
+    if (isfinite(rs->cpu_share_mean)) {
+        row_reset(row);
+        row_add(row, "host load");
+        row_add(row, "workers on a core %.0f%% of their frame loops' wall time (CPU time / wall time, lowest job %.0f%%;"
+                     " 100%% on a quiet machine; wall-clock FPS drops with it)",
+                100 * rs->cpu_share_mean, 100 * rs->cpu_share_min);
+        doc_table_row(d, row, "ll");
+    }
+    if (isfinite(rs->host_steal_mean)) {
+        row_reset(row);
+        row_add(row, "CPU steal");
+        row_add(row, "%.1f%% of the machine's CPU time during the frame loops, up to %.1f%% in one job (given to other"
+                     " guests by the hypervisor)",
+                100 * rs->host_steal_mean, 100 * rs->host_steal_max);
+        doc_table_row(d, row, "ll");
+    }
     if (isfinite(rs->ended_at) && isfinite(rs->started_at)) {
         row_reset(row);
         row_add(row, "duration");

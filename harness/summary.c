@@ -709,9 +709,35 @@ AuStatus auh_run_summary_load(AuhStore *s, int64_t run_id, double threshold, Auh
         r = aggregate(rs, err);
     if (!r)
         r = judge(rs, err);
-    if (r)
+    if (r) {
         auh_run_summary_free(rs);
-    return r;
+        return r;
+    }
+    double ws = 0, ss = 0, wc = 0, sc = 0;
+    rs->host_steal_max = rs->cpu_share_min = NAN;
+    for (size_t i = 0; i < rs->n_jobs; i++) {
+        const AuhJobSummary *j = &rs->jobs[i];
+        const double steal = auh_job_metric(j, AUH_M_HOST_STEAL, NULL);
+        const double share = auh_job_metric(j, AUH_M_FPS, NULL) / auh_job_metric(j, AUH_M_CPU_FPS, NULL);
+        const double w = (double)j->wall_ns;
+        if (j->failed || !(w > 0))
+            continue;
+        if (isfinite(steal)) {
+            ws += w;
+            ss += steal * w;
+            if (!(steal <= rs->host_steal_max))
+                rs->host_steal_max = steal;
+        }
+        if (isfinite(share)) {
+            wc += w;
+            sc += share * w;
+            if (!(share >= rs->cpu_share_min))
+                rs->cpu_share_min = share;
+        }
+    }
+    rs->host_steal_mean = ws > 0 ? ss / ws : NAN;
+    rs->cpu_share_mean = wc > 0 ? sc / wc : NAN;
+    return AU_OK;
 }
 
 /* ---- the table ---- */
@@ -775,6 +801,29 @@ void auh_run_summary_write_table(const AuhRunSummary *rs, FILE *out)
         if (rs->jobs[i].failed)
             fprintf(out, "failed job: %s on %s: %s\n", rs->jobs[i].variant, rs->items[rs->jobs[i].item_index].label,
                     rs->jobs[i].error ? rs->jobs[i].error : "(no message)");
+    auh_run_summary_write_host_load(rs, out);
+}
+
+void auh_run_summary_write_host_load(const AuhRunSummary *rs, FILE *out)
+{
+    if (!isfinite(rs->cpu_share_mean))
+        return;
+    int measured_openface = 0;
+    for (size_t i = 0; rs->openface >= 0 && i < rs->n_items; i++) {
+        const AuhJobSummary *j = auh_run_summary_job(rs, i, (size_t)rs->openface);
+        measured_openface |= j && !j->failed && auh_job_metric(j, AUH_M_OPENFACE_TIMED, NULL) == 1;
+    }
+    char steal[96] = "";
+    if (isfinite(rs->host_steal_mean))
+        snprintf(steal, sizeof(steal), "; the hypervisor gave other guests %.1f%% of the machine's CPU time",
+                 100 * rs->host_steal_mean);
+    fprintf(out,
+            "host load: the workers were on a core %.0f%% of their frame loops' wall time (lowest job %.0f%%, quiet"
+            " machine 100%%%s); FPS is wall-clock time and drops with that%s\n",
+            100 * rs->cpu_share_mean, 100 * rs->cpu_share_min, steal,
+            measured_openface ? ", for OpenFace C++ too (timed in this run)"
+                              : ", while 'x OpenFace' divides by OpenFace C++'s FPS from a quiet machine (--openface"
+                                " PATH times it in the same run)");
 }
 
 void auh_run_summary_write_gate(const AuhRunSummary *rs, FILE *out)

@@ -128,6 +128,13 @@ typedef struct AuhRunSummary {
     size_t n_gate_failures;
     AuhGateFailure *gate_failures;
     int n_failed_variants;       /* gated variants that fail */
+    /* host load over the frame loops of the jobs that recorded it, means
+     * weighted by loop time (NaN when no job has it): the share of the wall
+     * time the worker was on a core (its CPU time / wall time, i.e. FPS /
+     * AUH_M_CPU_FPS; 1 on a quiet machine) and its lowest; the share of all
+     * CPUs' time stolen by the hypervisor (AUH_M_HOST_STEAL) and its highest */
+    double cpu_share_mean, cpu_share_min;
+    double host_steal_mean, host_steal_max;
 } AuhRunSummary;
 
 #define AUH_NO_INDEX ((size_t)-1)
@@ -146,8 +153,12 @@ double auh_job_metric(const AuhJobSummary *job, const char *name, int *present);
 /* Speed-up of variant a over variant b on their matching items (see above). */
 double auh_run_summary_speedup(const AuhRunSummary *rs, size_t a, size_t b);
 
-/* The aligned table and the verdict lines, from a loaded summary. */
+/* The aligned table and the verdict lines, from a loaded summary. The table
+ * ends with a line on the host's load (auh_run_summary_write_host_load)
+ * when the jobs recorded it. */
 void auh_run_summary_write_table(const AuhRunSummary *rs, FILE *out);
+/* "host load: ..." (one line), nothing when no job recorded it. */
+void auh_run_summary_write_host_load(const AuhRunSummary *rs, FILE *out);
 void auh_run_summary_write_gate(const AuhRunSummary *rs, FILE *out);
 /* The overall line ("gate: PASS: ..." or "gate: FAIL: ... <variants>");
  * returns the exit status it stands for: 0 pass, 1 fail (a failing variant,

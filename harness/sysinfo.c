@@ -1,7 +1,9 @@
 #include "sysinfo.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -118,4 +120,51 @@ void auh_format_utc(double unix_seconds, char *buf, size_t n)
     }
     snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, ms);
+}
+
+int auh_cpu_stat_parse(const char *line, uint64_t *total, uint64_t *steal)
+{
+    if (strncmp(line, "cpu ", 4))
+        return -1;
+    const char *p = line + 4;
+    uint64_t f[8] = {0};
+    int n = 0;
+    while (n < 8) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || errno)
+            break;
+        f[n++] = (uint64_t)v;
+        p = end;
+    }
+    if (n < 4) /* user nice system idle at least */
+        return -1;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += f[i];
+    *steal = f[7];
+    return 0;
+}
+
+void auh_cpu_sample(AuhCpuSample *s)
+{
+    memset(s, 0, sizeof(*s));
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        char line[512];
+        if (fgets(line, sizeof(line), f) && !auh_cpu_stat_parse(line, &s->total, &s->steal))
+            s->have_stat = 1;
+        fclose(f);
+    }
+    struct timespec ts;
+    s->process_cpu_ns = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) ? -1
+                                                                     : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double auh_cpu_steal_share(const AuhCpuSample *a, const AuhCpuSample *b)
+{
+    if (!a->have_stat || !b->have_stat || b->total <= a->total || b->steal < a->steal)
+        return NAN;
+    return (double)(b->steal - a->steal) / (double)(b->total - a->total);
 }

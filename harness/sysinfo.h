@@ -36,6 +36,25 @@ void auh_sysinfo_get(AuhSysInfo *info);
  * AU_ERR_IO when unreadable, AU_ERR_FORMAT when it has no such line. */
 AuStatus auh_cpu_model_from_cpuinfo(const char *path, char *out, size_t n, AuError *err);
 
+/* The machine's CPU time split, to tell a slow run from a busy host: on a
+ * virtual machine the hypervisor gives the CPUs to other guests now and then
+ * ("steal" in /proc/stat), and wall-clock FPS drops with it while this
+ * process's CPU time does not. */
+typedef struct AuhCpuSample {
+    int have_stat;         /* the /proc/stat line was read */
+    uint64_t total, steal; /* all CPUs, clock ticks: user..steal, and steal */
+    int64_t process_cpu_ns; /* CPU time of this process so far (-1: unknown) */
+} AuhCpuSample;
+
+/* total and steal from a /proc/stat "cpu " line (user nice system idle
+ * iowait irq softirq steal ...; kernels before 2.6.11 have no steal: 0).
+ * 0 on success, -1 when the line is not one. */
+int auh_cpu_stat_parse(const char *line, uint64_t *total, uint64_t *steal);
+void auh_cpu_sample(AuhCpuSample *s);
+/* Share of all CPUs' time between a and b that the hypervisor stole (0..1),
+ * NaN when unknown. */
+double auh_cpu_steal_share(const AuhCpuSample *a, const AuhCpuSample *b);
+
 /* Wall-clock time, seconds since the Unix epoch (UTC), microsecond resolution. */
 double auh_wall_time(void);
 /* Monotonic clock in nanoseconds, for durations. */

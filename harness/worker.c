@@ -103,6 +103,20 @@ static AuStatus add_timings(AuhJob *job, const AuVariantApi *api, const AuTracke
     return AU_OK;
 }
 
+/* AUH_M_CPU_FPS and AUH_M_HOST_STEAL of a frame loop between two samples
+ * (not stored when unknown). */
+static AuStatus set_load_metrics(AuhJob *job, uint64_t frames, const AuhCpuSample *a, const AuhCpuSample *b,
+                                 AuError *err)
+{
+    AuStatus st = AU_OK;
+    if (a->process_cpu_ns >= 0 && b->process_cpu_ns > a->process_cpu_ns)
+        st = auh_job_set_metric(job, AUH_M_CPU_FPS, auh_fps(frames, b->process_cpu_ns - a->process_cpu_ns), err);
+    const double steal = auh_cpu_steal_share(a, b);
+    if (!st && isfinite(steal))
+        st = auh_job_set_metric(job, AUH_M_HOST_STEAL, steal, err);
+    return st;
+}
+
 static AuhJobInfo base_info(const AuhJobSpec *spec)
 {
     AuhJobInfo info = {spec->variant,
@@ -156,6 +170,8 @@ static AuStatus run_video(Worker *w, const AuVariantApi *api, const AuModelSet *
     if (max_frames > 0 && (total <= 0 || total > max_frames))
         total = max_frames;
     AuFrameResult r;
+    AuhCpuSample cpu0, cpu1;
+    auh_cpu_sample(&cpu0);
     int64_t t0 = auh_monotonic_ns();
     while (max_frames <= 0 || (int64_t)n < max_frames) {
         if ((st = au_video_read(v, &f, err)))
@@ -183,6 +199,7 @@ static AuStatus run_video(Worker *w, const AuVariantApi *api, const AuModelSet *
         fault_point(w, (int64_t)n, total);
     }
     int64_t wall = auh_monotonic_ns() - t0;
+    auh_cpu_sample(&cpu1);
     if (st == AU_ERR_EOF || (st == AU_OK && max_frames > 0))
         st = AU_OK;
     else
@@ -217,6 +234,7 @@ static AuStatus run_video(Worker *w, const AuVariantApi *api, const AuModelSet *
     job->wall_ns = wall;
     if ((st = add_timings(job, api, t, err)) ||
         (st = auh_job_set_metric(job, AUH_M_FPS, auh_fps(n, wall), err)) ||
+        (st = set_load_metrics(job, n, &cpu0, &cpu1, err)) ||
         (st = auh_job_set_metric(job, AUH_M_FRAMES_UNREADABLE, (double)au_video_decode_errors(v), err)))
         goto done;
 done:
@@ -264,6 +282,8 @@ static AuStatus run_images(Worker *w, const AuVariantApi *api, const AuModelSet 
         return st;
     }
     AuFrame f = {0};
+    AuhCpuSample cpu0, cpu1;
+    auh_cpu_sample(&cpu0);
     int64_t unreadable = 0, t0 = auh_monotonic_ns();
     for (size_t i = 0; i < n && !st; i++) {
         const AuhImageEntry *e = &item->images[i];
@@ -316,8 +336,10 @@ static AuStatus run_images(Worker *w, const AuVariantApi *api, const AuModelSet 
         fault_point(w, (int64_t)i + 1, (int64_t)n);
     }
     job->wall_ns = auh_monotonic_ns() - t0;
+    auh_cpu_sample(&cpu1);
     if (!st && ((st = add_timings(job, api, t, err)) ||
                 (st = auh_job_set_metric(job, AUH_M_FPS, auh_fps(n, job->wall_ns), err)) ||
+                (st = set_load_metrics(job, n, &cpu0, &cpu1, err)) ||
                 (st = auh_job_set_metric(job, AUH_M_FRAMES_UNREADABLE, (double)unreadable, err))))
         (void)0;
     au_frame_free(&f);
@@ -354,6 +376,9 @@ static AuStatus run_openface(Worker *w, const AuhItemLabels *labels, AuhJob *job
     /* wall_ns stands for OpenFace's loop time, so FPS aggregates like any
      * variant's; 0 when its speed is unknown. */
     job->wall_ns = fps > 0 ? (int64_t)llround((double)job->n_frames / fps * 1e9) : 0;
+    const int timed = w->cfg->openface.binary && w->spec->item->kind == AUH_ITEM_VIDEO;
+    if ((st = auh_job_set_metric(job, AUH_M_OPENFACE_TIMED, timed, err)))
+        return st;
     return auh_job_set_metric(job, AUH_M_FPS, fps > 0 ? fps : NAN, err);
 }
 

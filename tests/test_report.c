@@ -125,7 +125,7 @@ static void check_text(const char *md, const char *html)
     assert_non_null(strstr(md, "| response | 14.942 | 42.0% |"));
     assert_non_null(strstr(md, "| response | 416 | 6216.0 |"));
     /* OpenFace: its fps is given, not measured in this run */
-    assert_non_null(strstr(md, "| default | 288 | 41.3 | given (fps metric) |"));
+    assert_non_null(strstr(md, "| default | 288 | 41.3 | given (--openface-fps or the reference machine) |"));
     /* environment */
     assert_non_null(strstr(md, "| git revision | 3f2d2ae0c1b9e8f7a6d5c4b3a2918f7e6d5c4b3a |"));
     assert_non_null(strstr(md, "| CPU | Intel(R) Xeon(R) CPU @ 2.20GHz |"));

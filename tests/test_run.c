@@ -98,6 +98,21 @@ static void test_reference_run(void **state)
     assert_true(rc_query_int(c->ref, "SELECT count(*) FROM timings t JOIN jobs j ON t.job_id = j.id "
                                      "WHERE j.variant = 'baseline' AND t.calls > 0") >= 2);
     assert_int_equal(rc_query_int(c->ref, "SELECT count(*) FROM jobs WHERE variant = 'baseline' AND wall_ns > 0"), 2);
+    /* the host's load over each frame loop: CPU-time FPS at least the
+     * wall-clock FPS (one thread cannot be on a core longer than the wall
+     * time), steal a share; the OpenFace rows say their FPS was given */
+    assert_int_equal(rc_query_int(c->ref, "SELECT count(*) FROM jobs j JOIN metrics f ON f.job_id = j.id AND f.name = "
+                                          "'fps' JOIN metrics c ON c.job_id = j.id AND c.name = 'cpu_fps' WHERE "
+                                          "j.variant = 'baseline' AND c.value >= f.value * 0.999 AND f.value > 0"),
+                     2);
+    assert_int_equal(rc_query_int(c->ref, "SELECT count(*) FROM metrics WHERE name = 'host_steal' AND value >= 0 AND "
+                                          "value <= 1"),
+                     2);
+    assert_int_equal(rc_query_int(c->ref, "SELECT count(*) FROM jobs j JOIN metrics m ON m.job_id = j.id "
+                                          "WHERE j.variant = 'openface' AND m.name = 'openface_timed' AND m.value = 0"),
+                     2);
+    rc_expect_in(c->log, "host load: the workers were on a core ");
+    rc_expect_in(c->log, "while 'x OpenFace' divides by OpenFace C++'s FPS from a quiet machine");
     /* run facts */
     assert_int_equal(rc_query_int(c->ref, "SELECT count(*) FROM runs WHERE ended_at >= started_at AND command LIKE "
                                           "'auharness run --dataset %' AND git_revision != '' AND cpu != ''"),
@@ -362,6 +377,10 @@ static void test_openface_binary(void **state)
                                       "j.variant = 'openface' AND m.name = 'fps' AND m.value > 50 AND m.value <= 88 / 0.3"),
                      2);
     assert_int_equal(rc_query_int(db, "SELECT count(*) FROM jobs WHERE variant = 'openface' AND n_frames = 2"), 2);
+    assert_int_equal(rc_query_int(db, "SELECT count(*) FROM jobs j JOIN metrics m ON m.job_id = j.id "
+                                      "WHERE j.variant = 'openface' AND m.name = 'openface_timed' AND m.value = 1"),
+                     2);
+    rc_expect_in(c->log, "for OpenFace C++ too (timed in this run)");
     /* its temporary output folder is removed */
     char *rec = rc_read(record);
     char *o = strstr(rec, "-out_dir ");

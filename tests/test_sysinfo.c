@@ -3,6 +3,7 @@
 #include "autest.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +100,48 @@ static void test_time(void **state)
     assert_true(c >= a);
 }
 
+/* /proc/stat's first line: total over user..steal, steal the 8th; the
+ * guest columns after it are already counted in user and left out. */
+static void test_cpu_stat(void **state)
+{
+    (void)state;
+    uint64_t total = 0, steal = 0;
+    assert_int_equal(auh_cpu_stat_parse("cpu  2367692 943471 444084 2512233 62926 0 14490 47059 0 0\n", &total, &steal),
+                     0);
+    assert_true(total == 2367692ull + 943471 + 444084 + 2512233 + 62926 + 0 + 14490 + 47059);
+    assert_true(steal == 47059);
+    /* an old kernel's four columns: no steal */
+    assert_int_equal(auh_cpu_stat_parse("cpu 10 20 30 40\n", &total, &steal), 0);
+    assert_true(total == 100 && steal == 0);
+    assert_int_equal(auh_cpu_stat_parse("cpu0 1 2 3 4 5 6 7 8\n", &total, &steal), -1);
+    assert_int_equal(auh_cpu_stat_parse("cpu 1 2 x\n", &total, &steal), -1);
+    assert_int_equal(auh_cpu_stat_parse("intr 1 2 3 4\n", &total, &steal), -1);
+    /* shares between two samples; unknown when a sample is missing or runs backwards */
+    AuhCpuSample a = {1, 1000, 10, 0}, b = {1, 1400, 110, 0};
+    assert_true(fabs(auh_cpu_steal_share(&a, &b) - 0.25) < 1e-12);
+    assert_true(isnan(auh_cpu_steal_share(&b, &a)));
+    a.have_stat = 0;
+    assert_true(isnan(auh_cpu_steal_share(&a, &b)));
+    /* this machine: a real sample, its own CPU time moving on */
+    AuhCpuSample s1, s2;
+    auh_cpu_sample(&s1);
+    volatile double x = 0;
+    for (int i = 0; i < 20000000; i++)
+        x += i * 1e-9;
+    auh_cpu_sample(&s2);
+    assert_true(s1.have_stat && s2.have_stat);
+    assert_true(s2.process_cpu_ns > s1.process_cpu_ns);
+    const double sh = auh_cpu_steal_share(&s1, &s2);
+    assert_true(isnan(sh) || (sh >= 0 && sh <= 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_facts),
         cmocka_unit_test(test_cpuinfo),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_cpu_stat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
