@@ -112,6 +112,15 @@
 #define AU_CFG_PREDICT_MIN_MOTION 0
 #endif
 
+/* 1: on a fitted frame the AU analyser takes the main CLNF model's
+ * parameters instead of fitting its PDM to the landmarks again (OpenFace's
+ * FaceAnalyser calls CalcParams on them): its PDM is the same model (the
+ * tracker checks) and the landmarks are that model's shape for those
+ * parameters, so CalcParams would return them up to its convergence. */
+#ifndef AU_CFG_AU_PARAMS_FROM_FIT
+#define AU_CFG_AU_PARAMS_FROM_FIT 0
+#endif
+
 #define AU_CFG_STR_(x) #x
 #define AU_CFG_STR(x) AU_CFG_STR_(x)
 
@@ -121,6 +130,7 @@
         AU_CFG_SHAPE_CHANGE_STOP) " search_radius=" AU_CFG_STR(AU_CFG_SEARCH_RADIUS) " frame_skip=" AU_CFG_STR(AU_CFG_FRAME_SKIP) \
         " skip_max_motion=" AU_CFG_STR(AU_CFG_SKIP_MAX_MOTION) " skip_extrapolate=" AU_CFG_STR(AU_CFG_SKIP_EXTRAPOLATE) " warm_calcparams=" AU_CFG_STR(AU_CFG_WARM_CALCPARAMS) \
         " validate_every=" AU_CFG_STR(AU_CFG_VALIDATE_EVERY) " hypothesis_accept=" AU_CFG_STR(AU_CFG_HYPOTHESIS_ACCEPT) \
-        " parts_every=" AU_CFG_STR(AU_CFG_PARTS_EVERY) " predict_start=" AU_CFG_STR(AU_CFG_PREDICT_START) " predict_min_motion=" AU_CFG_STR(AU_CFG_PREDICT_MIN_MOTION)
+        " parts_every=" AU_CFG_STR(AU_CFG_PARTS_EVERY) " predict_start=" AU_CFG_STR(AU_CFG_PREDICT_START) " predict_min_motion=" AU_CFG_STR(AU_CFG_PREDICT_MIN_MOTION) \
+        " au_params_from_fit=" AU_CFG_STR(AU_CFG_AU_PARAMS_FROM_FIT)
 
 #endif

@@ -96,6 +96,18 @@ void au_pdm_free(AuPdm *p)
     memset(p, 0, sizeof(*p));
 }
 
+static int same_mat(const AuMat *a, const AuMat *b)
+{
+    return a->rows == b->rows && a->cols == b->cols && a->type == b->type &&
+           (!a->data ? !b->data : b->data && !memcmp(a->data, b->data, au_mat_count(a) * au_mat_elem_size(a->type)));
+}
+
+int au_pdm_same(const AuPdm *a, const AuPdm *b)
+{
+    return a->n_points == b->n_points && a->n_modes == b->n_modes && same_mat(&a->mean_shape, &b->mean_shape) &&
+           same_mat(&a->princ_comp, &b->princ_comp) && same_mat(&a->eigen_values, &b->eigen_values);
+}
+
 /* ---- Geometry operations ---------------------------------------------- */
 
 /* The PDM as the operations see it. PDM::CalcParams(landmarks) swaps in a

@@ -27,6 +27,8 @@ typedef struct AuPdm {
 AuStatus au_pdm_load(AuPdm *p, const char *path, AuError *err);
 /* Frees a loaded, zeroed or partially loaded PDM; leaves it zeroed. */
 void au_pdm_free(AuPdm *p);
+/* 1 when a and b hold the same model (sizes and every value), else 0. */
+int au_pdm_same(const AuPdm *a, const AuPdm *b);
 
 /* ---- Geometry operations (OpenFace's PDM.cpp), numerically as OpenFace.
  *

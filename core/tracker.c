@@ -127,6 +127,8 @@ struct AuTracker {
     float fit_vel[2]; /* mean landmark motion per frame between the last two fits (x, y) */
     /* AU_CFG_WARM_CALCPARAMS: the analyser PDM's last parameters (scale 0: none) */
     float au_warm_global[6], au_warm_local[AU_N_PDM_MODES];
+    /* AU_CFG_AU_PARAMS_FROM_FIT: the analyser's PDM is the main model's */
+    int au_pdm_is_main;
     /* AU_CFG_VALIDATE_EVERY: tracked fits since the last validation */
     int since_validation;
     /* AU_CFG_PARTS_EVERY: tracked fits since the parts were last fitted */
@@ -211,6 +213,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
 #else
     au_dsp_init_c(&t->dsp);
 #endif
+    t->au_pdm_is_main = au_pdm_same(&m->au_pdm, &m->clnf.pdm);
     if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
@@ -612,6 +615,10 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
             memcpy(local, t->au_warm_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
             g[4] += skip_shift[0];
             g[5] += skip_shift[1];
+        } else if (AU_CFG_AU_PARAMS_FROM_FIT && !skipped && t->au_pdm_is_main) {
+            /* config.h: the landmarks are the main model's shape for its parameters */
+            memcpy(g, c->params_global, sizeof(g));
+            memcpy(local, c->params_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
         } else {
             au_pdm_params_from_landmarks_warm(&m->au_pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local,
                                               g, local, &t->au_work);
@@ -619,7 +626,12 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
         memcpy(t->au_warm_global, g, sizeof(g));
         memcpy(t->au_warm_local, local, sizeof(float) * (size_t)m->au_pdm.n_modes);
 #else
-        au_pdm_params_from_landmarks(&m->au_pdm, c->landmarks, NULL, g, local, &t->au_work);
+        if (AU_CFG_AU_PARAMS_FROM_FIT && t->au_pdm_is_main) {
+            memcpy(g, c->params_global, sizeof(g));
+            memcpy(local, c->params_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
+        } else {
+            au_pdm_params_from_landmarks(&m->au_pdm, c->landmarks, NULL, g, local, &t->au_work);
+        }
 #endif
         if ((st = au_face_align(&t->align, &bgr, c->landmarks, g, &t->aligned, err)))
             return st;

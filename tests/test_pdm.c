@@ -5,6 +5,7 @@
  * holds after its convertTo(CV_32F). */
 #include "autest.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,6 +115,30 @@ static AuStatus load_and_free(const char *path, void *ctx, AuError *err)
     return st;
 }
 
+/* au_pdm_same: the FaceAnalyser's copy of the main PDM is the same model
+ * (AU_CFG_AU_PARAMS_FROM_FIT relies on it); one changed value, or another
+ * model, is not. */
+static void test_same_model(void **state)
+{
+    (void)state;
+    AuPdm main_pdm, au_copy, inner;
+    load_ok(&main_pdm, "openface/models/model/pdms/In-the-wild_aligned_PDM_68.txt");
+    load_ok(&au_copy, "openface/models/AU_predictors/In-the-wild_aligned_PDM_68.txt");
+    load_ok(&inner, "openface/models/model/model_inner/pdms/pdm_51_inner.txt");
+    assert_true(au_pdm_same(&main_pdm, &au_copy));
+    assert_false(au_pdm_same(&main_pdm, &inner));
+    float *pc = au_mat_f32(&au_copy.princ_comp);
+    pc[17] = nextafterf(pc[17], 1e9f);
+    assert_false(au_pdm_same(&main_pdm, &au_copy));
+    pc[17] = au_mat_f32(&main_pdm.princ_comp)[17];
+    assert_true(au_pdm_same(&main_pdm, &au_copy));
+    au_mat_f32(&au_copy.eigen_values)[33] += 1;
+    assert_false(au_pdm_same(&main_pdm, &au_copy));
+    au_pdm_free(&main_pdm);
+    au_pdm_free(&au_copy);
+    au_pdm_free(&inner);
+}
+
 static void test_truncated_and_corrupted(void **state)
 {
     (void)state;
@@ -194,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_main_pdm),
         cmocka_unit_test(test_part_pdms),
+        cmocka_unit_test(test_same_model),
         cmocka_unit_test(test_truncated_and_corrupted),
         cmocka_unit_test(test_malformed),
     };
