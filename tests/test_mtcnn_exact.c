@@ -1,0 +1,420 @@
+/* Bit-exactness of the optimised CNN forward pass, pyramid resize and MTCNN
+ * detection.
+ *
+ * 1. au_cnn_forward against a frozen, straightforward copy of the forward
+ *    pass as it was before the speed work (ref_* below: im2col one output
+ *    position at a time, the same sgemm call, separate PReLU pass), on every
+ *    MTCNN network and every validator view, with random inputs of many sizes
+ *    through one reused workspace: outputs must be identical bit for bit.
+ * 2. au_resize_linear_f32c against a frozen copy of the resize on the sizes
+ *    MTCNN asks for (pyramid levels of both videos, crops to 24 and 48).
+ * 3. Known answers: every MTCNN box and score (hex floats) on frame 1 of both
+ *    reference videos and on 20 300-W images, and the validator certainty for
+ *    OpenFace's frame-1 landmarks and the 300-W labels, as computed by the
+ *    code before the speed work (AU_MTCNN_EXACT_DUMP=1 prints the table). */
+#include "autest.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn.h"
+#include "imgproc.h"
+#include "imread.h"
+#include "linalg.h"
+#include "mtcnn.h"
+#include "mtcnn_model.h"
+#include "pts.h"
+#include "refcsv.h"
+#include "validator.h"
+#include "validator_model.h"
+#include "video.h"
+
+static AuMtcnnModel g_mtcnn;
+static AuValidatorModel g_val;
+
+static int setup(void **state)
+{
+    (void)state;
+    char path[1024];
+    AuError err = {0};
+    if (au_mtcnn_model_load(&g_mtcnn, autest_path(path, sizeof(path), "openface/models/model/mtcnn_detector/MTCNN_detector.txt"),
+                            &err) ||
+        au_validator_model_load(&g_val,
+                                autest_path(path, sizeof(path), "openface/models/model/detection_validation/validator_cnn.txt"),
+                                &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    au_mtcnn_model_free(&g_mtcnn);
+    au_validator_model_free(&g_val);
+    return 0;
+}
+
+/* ---- frozen reference forward pass -------------------------------------------- */
+
+static void ref_conv(const AuCnnConv *c, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+{
+    int kh = c->kernel_h, kw = c->kernel_w;
+    int yB = s.h - kh + 1, xB = s.w - kw + 1;
+    int K = c->in_maps * kh * kw + 1;
+    size_t rows = (size_t)yB * (size_t)xB;
+    float *M = malloc(sizeof(float) * rows * (size_t)K);
+    float *T = malloc(sizeof(float) * rows * (size_t)c->out_maps);
+    assert_non_null(M);
+    assert_non_null(T);
+    /* im2col_multimap: row i*xB + j, column x*kh + y + m*kh*kw, then a 1 */
+    for (int i = 0; i < yB; i++)
+        for (int j = 0; j < xB; j++) {
+            float *row = M + ((size_t)i * (size_t)xB + (size_t)j) * (size_t)K;
+            for (int m = 0; m < c->in_maps; m++)
+                for (int yy = 0; yy < kh; yy++)
+                    for (int xx = 0; xx < kw; xx++)
+                        row[xx * kh + yy + m * kh * kw] =
+                            in[((size_t)m * (size_t)s.h + (size_t)(i + yy)) * (size_t)s.w + (size_t)(j + xx)];
+            row[K - 1] = 1.0f;
+        }
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c->out_maps, (int)rows, K, 1.0f, c->im2col_weights,
+                c->out_maps, M, K, 0.0f, T, c->out_maps);
+    for (size_t r = 0; r < rows; r++)
+        for (int k = 0; k < c->out_maps; k++)
+            out[(size_t)k * rows + r] = T[r * (size_t)c->out_maps + (size_t)k];
+    free(M);
+    free(T);
+    os->maps = c->out_maps;
+    os->h = yB;
+    os->w = xB;
+}
+
+static void ref_pool(const AuCnnMaxPool *p, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+{
+    int out_x = (int)roundf((float)(s.w - p->kernel_x) / (float)p->stride_x) + 1;
+    int out_y = (int)roundf((float)(s.h - p->kernel_y) / (float)p->stride_y) + 1;
+    for (int m = 0; m < s.maps; m++) {
+        const float *im = in + (size_t)m * (size_t)s.h * (size_t)s.w;
+        float *om = out + (size_t)m * (size_t)out_y * (size_t)out_x;
+        for (size_t i = 0; i < (size_t)out_y * (size_t)out_x; i++)
+            om[i] = 0.0f;
+        for (int x = 0; x < s.w; x += p->stride_x) {
+            int max_x = s.w < x + p->kernel_x ? s.w : x + p->kernel_x;
+            int xo = x / p->stride_x;
+            if (xo >= out_x)
+                continue;
+            for (int y = 0; y < s.h; y += p->stride_y) {
+                int yo = y / p->stride_y;
+                if (yo >= out_y)
+                    continue;
+                int max_y = s.h < y + p->kernel_y ? s.h : y + p->kernel_y;
+                float best = -FLT_MAX;
+                for (int xi = x; xi < max_x; xi++)
+                    for (int yi = y; yi < max_y; yi++) {
+                        float v = im[(size_t)yi * (size_t)s.w + (size_t)xi];
+                        if (v > best)
+                            best = v;
+                    }
+                om[(size_t)yo * (size_t)out_x + (size_t)xo] = best;
+            }
+        }
+    }
+    os->maps = s.maps;
+    os->h = out_y;
+    os->w = out_x;
+}
+
+static void ref_fc(const AuCnnFullyConnected *fc, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+{
+    size_t hw = (size_t)s.h * (size_t)s.w;
+    if (s.maps > 1 && s.maps == fc->in) {
+        for (int k = 0; k < fc->out; k++)
+            for (size_t p = 0; p < hw; p++) {
+                double acc = 0;
+                for (int m = 0; m < fc->in; m++)
+                    acc += (double)fc->weights[(size_t)k * (size_t)fc->in + (size_t)m] * (double)in[(size_t)m * hw + p];
+                out[(size_t)k * hw + p] = (float)acc + fc->bias[k];
+            }
+        os->maps = fc->out;
+        os->h = s.h;
+        os->w = s.w;
+        return;
+    }
+    float *t = malloc(sizeof(float) * (size_t)s.maps * hw);
+    assert_non_null(t);
+    for (int m = 0; m < s.maps; m++)
+        for (int c = 0; c < s.w; c++)
+            for (int r = 0; r < s.h; r++)
+                t[(size_t)m * hw + (size_t)c * (size_t)s.h + (size_t)r] = in[(size_t)m * hw + (size_t)r * (size_t)s.w + (size_t)c];
+    const float *x = s.maps > 1 ? t : in;
+    if (fc->out >= 100) {
+        memcpy(out, fc->bias, sizeof(float) * (size_t)fc->out);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, fc->out, 1, fc->in, 1.0f, fc->weights, fc->in, x, 1,
+                    1.0f, out, 1);
+    } else {
+        au_cv_gemv_f32(fc->weights, fc->out, fc->in, fc->in, x, 1.0, fc->bias, 1.0, out);
+    }
+    free(t);
+    os->maps = 1;
+    os->h = s.maps > 1 ? fc->out : 1;
+    os->w = s.maps > 1 ? 1 : fc->out;
+}
+
+/* Returns a malloc'ed copy of the output maps. */
+static float *ref_forward(const AuCnn *cnn, const float *in, AuCnnShape s, AuCnnShape *os)
+{
+    size_t n = (size_t)s.maps * (size_t)s.h * (size_t)s.w;
+    float *cur = malloc(sizeof(float) * n);
+    assert_non_null(cur);
+    memcpy(cur, in, sizeof(float) * n);
+    for (int l = 0; l < cnn->n_layers; l++) {
+        const AuCnnLayer *L = &cnn->layers[l];
+        size_t need = (size_t)s.maps * (size_t)s.h * (size_t)s.w;
+        if (L->kind == AU_CNN_CONV)
+            need = (size_t)L->conv.out_maps * (size_t)s.h * (size_t)s.w;
+        else if (L->kind == AU_CNN_FULLY_CONNECTED)
+            need = (size_t)L->fc.out * ((size_t)s.h * (size_t)s.w + 1);
+        float *dst = malloc(sizeof(float) * (need ? need : 1));
+        assert_non_null(dst);
+        AuCnnShape ns = s;
+        size_t hw = (size_t)s.h * (size_t)s.w;
+        switch (L->kind) {
+        case AU_CNN_CONV: ref_conv(&L->conv, cur, s, dst, &ns); break;
+        case AU_CNN_MAX_POOL: ref_pool(&L->pool, cur, s, dst, &ns); break;
+        case AU_CNN_FULLY_CONNECTED: ref_fc(&L->fc, cur, s, dst, &ns); break;
+        case AU_CNN_PRELU:
+            memcpy(dst, cur, sizeof(float) * (size_t)s.maps * hw);
+            if (s.maps > 1) {
+                for (int m = 0; m < s.maps && m < L->prelu.n; m++)
+                    for (size_t i = 0; i < hw; i++) {
+                        float v = dst[(size_t)m * hw + i];
+                        dst[(size_t)m * hw + i] = v >= 0 ? v : v * L->prelu.slopes[m];
+                    }
+            } else {
+                for (int r = 0; r < L->prelu.n && r < s.h; r++)
+                    for (int c = 0; c < s.w; c++) {
+                        float v = dst[(size_t)r * (size_t)s.w + (size_t)c];
+                        dst[(size_t)r * (size_t)s.w + (size_t)c] = v >= 0 ? v : v * L->prelu.slopes[r];
+                    }
+            }
+            break;
+        case AU_CNN_RELU:
+            for (size_t i = 0; i < need; i++)
+                dst[i] = cur[i] > 0 ? cur[i] : 0;
+            break;
+        case AU_CNN_SIGMOID:
+            for (size_t i = 0; i < need; i++)
+                dst[i] = 1.0f / (1.0f + expf(-cur[i]));
+            break;
+        }
+        free(cur);
+        cur = dst;
+        s = ns;
+    }
+    *os = s;
+    return cur;
+}
+
+/* ---- 1. CNN forward vs reference ------------------------------------------------ */
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+
+static float rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* One forward pass through w (reused across calls) compared with the
+ * reference; returns 1 when identical. */
+static int same_forward(const AuCnn *cnn, AuCnnWork *w, AuCnnShape s, const char *what)
+{
+    size_t n = (size_t)s.maps * (size_t)s.h * (size_t)s.w;
+    float *in = malloc(sizeof(float) * n);
+    assert_non_null(in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = rnd();
+    AuError err = {0};
+    const float *out;
+    AuCnnShape os, ros;
+    assert_int_equal(au_cnn_forward(cnn, w, in, s, &out, &os, &err), AU_OK);
+    float *ref = ref_forward(cnn, in, s, &ros);
+    int ok = os.maps == ros.maps && os.h == ros.h && os.w == ros.w &&
+             !memcmp(out, ref, sizeof(float) * (size_t)os.maps * (size_t)os.h * (size_t)os.w);
+    if (!ok)
+        fprintf(stderr, "%s %dx%dx%d: output differs from the reference\n", what, s.maps, s.h, s.w);
+    free(ref);
+    free(in);
+    return ok;
+}
+
+static void test_cnn_forward_matches_reference(void **state)
+{
+    (void)state;
+    AuCnnWork w = {0};
+    int bad = 0;
+    /* PNet on pyramid-like sizes, large to small and back (buffers reused). */
+    const int sizes[][2] = {{12, 12}, {217, 289}, {154, 205}, {13, 17}, {109, 145}, {77, 103}, {55, 73},
+                            {39, 52},  {28, 37},   {20, 26},   {14, 19}, {300, 400}, {12, 13}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        AuCnnShape s = {3, sizes[i][0], sizes[i][1]};
+        bad += !same_forward(&g_mtcnn.pnet, &w, s, "PNet");
+    }
+    for (int i = 0; i < 4; i++) {
+        AuCnnShape r = {3, 24, 24}, o = {3, 48, 48};
+        bad += !same_forward(&g_mtcnn.rnet, &w, r, "RNet");
+        bad += !same_forward(&g_mtcnn.onet, &w, o, "ONet");
+    }
+    au_cnn_work_free(&w);
+    /* every validator view on 60x60 inputs, sharing one workspace */
+    for (int v = 0; v < g_val.n_views; v++) {
+        AuCnnShape s = {1, g_val.views[v].paw.height, g_val.views[v].paw.width};
+        bad += !same_forward(&g_val.views[v].cnn, &w, s, "validator");
+        bad += !same_forward(&g_val.views[v].cnn, &w, s, "validator");
+    }
+    au_cnn_work_free(&w);
+    assert_int_equal(bad, 0);
+}
+
+/* ---- 3. known answers ------------------------------------------------------------- */
+
+/* Known answers, one line per input: "name n_faces x y w h score ..." for
+ * MTCNN and "name certainty" for the validator, floats as %a. Generated with
+ * AU_MTCNN_EXACT_DUMP=1 from the code before the speed work (commit b38ae86). */
+static const char *const k_known[] = {
+#include "mtcnn_exact_known.inc"
+};
+
+static int g_dump;
+static int g_mismatch;
+static size_t g_line;
+
+static void emit(const char *line)
+{
+    if (g_dump) {
+        printf("\"%s\",\n", line);
+        return;
+    }
+    size_t n_known = sizeof(k_known) / sizeof(k_known[0]);
+    if (g_line >= n_known || strcmp(k_known[g_line], line)) {
+        fprintf(stderr, "line %zu: got      %s\n          expected %s\n", g_line, line,
+                g_line < n_known ? k_known[g_line] : "(nothing)");
+        g_mismatch++;
+    }
+    g_line++;
+}
+
+static void detect_line(AuMtcnn *d, const AuImageU8 *bgr, const char *name)
+{
+    AuError err = {0};
+    const AuMtcnnBox *f;
+    int n;
+    assert_int_equal(au_mtcnn_detect(d, bgr, 60, 0.6f, 0.7f, 0.7f, &f, &n, &err), AU_OK);
+    char line[4096];
+    int len = snprintf(line, sizeof(line), "%s %d", name, n);
+    for (int i = 0; i < n && len < (int)sizeof(line) - 200; i++)
+        len += snprintf(line + len, sizeof(line) - (size_t)len, " %a %a %a %a %a", (double)f[i].x, (double)f[i].y,
+                        (double)f[i].w, (double)f[i].h, (double)f[i].score);
+    emit(line);
+}
+
+static void validate_line(AuValidator *v, const AuImageU8 *bgr, const float *lm, const double rot[3], const char *name)
+{
+    AuImageU8 gray;
+    AuError err = {0};
+    assert_int_equal(au_image_u8_alloc(&gray, bgr->width, bgr->height, 1, &err), AU_OK);
+    au_bgr_to_gray_u8(bgr, &gray);
+    double cert;
+    assert_int_equal(au_validator_check(v, rot, &gray, lm, 68, &cert, &err), AU_OK);
+    char line[256];
+    snprintf(line, sizeof(line), "%s val %.0f %.0f %a", name, rot[0] * 100, rot[1] * 100, cert);
+    emit(line);
+    au_image_u8_free(&gray);
+}
+
+static void test_known_answers(void **state)
+{
+    (void)state;
+    g_dump = getenv("AU_MTCNN_EXACT_DUMP") != NULL;
+    g_mismatch = 0;
+    g_line = 0;
+    AuMtcnn d;
+    au_mtcnn_init(&d, &g_mtcnn); /* one detector for every input, as the tracker reuses it */
+    AuValidator v;
+    au_validator_init(&v, &g_val);
+    char path[2048];
+    AuError err = {0};
+    const char *videos[] = {"default", "changeLighting"};
+    for (int i = 0; i < 2; i++) {
+        char rel[256];
+        snprintf(rel, sizeof(rel), "openface/videos/%s.wmv", videos[i]);
+        AuVideo *vid;
+        assert_int_equal(au_video_open(&vid, autest_path(path, sizeof(path), rel), &err), AU_OK);
+        AuFrame fr = {0};
+        assert_int_equal(au_video_read(vid, &fr, &err), AU_OK);
+        detect_line(&d, &fr.bgr, videos[i]);
+        /* OpenFace's frame-1 landmarks and head pose from its output CSV */
+        RefCsv ref;
+        snprintf(path, sizeof(path), "%s/openface/reference/%s.csv", autest_data_dir(), videos[i]);
+        refcsv_load(&ref, path);
+        double x[68], y[68];
+        float lm[136];
+        refcsv_vec(&ref, 0, "x_", 68, x);
+        refcsv_vec(&ref, 0, "y_", 68, y);
+        for (int k = 0; k < 68; k++) {
+            lm[k] = (float)x[k];
+            lm[68 + k] = (float)y[k];
+        }
+        double rot[3] = {refcsv_get(&ref, 0, "pose_Rx"), refcsv_get(&ref, 0, "pose_Ry"), refcsv_get(&ref, 0, "pose_Rz")};
+        validate_line(&v, &fr.bgr, lm, rot, videos[i]);
+        refcsv_free(&ref);
+        au_frame_free(&fr);
+        au_video_close(vid);
+    }
+    /* 20 300-W images (every 11th of the 224), with their labelled landmarks
+     * under three head rotations (three validator views) */
+    AuImageU8 img = {0};
+    for (int i = 1; i <= 210; i += 11) {
+        char rel[256];
+        snprintf(rel, sizeof(rel), "datasets/300w_lfpw_test_crops/lfpw_test_image_%04d.jpg", i);
+        assert_int_equal(au_jpeg_read_bgr(autest_path(path, sizeof(path), rel), &img, &err), AU_OK);
+        detect_line(&d, &img, rel + 30);
+        snprintf(rel, sizeof(rel), "datasets/300w_lfpw_test_crops/lfpw_test_image_%04d.pts", i);
+        AuhPts pts;
+        assert_int_equal(auh_pts_read(&pts, autest_path(path, sizeof(path), rel), &err), AU_OK);
+        float lm[136];
+        for (int k = 0; k < 68; k++) {
+            lm[k] = (float)(pts.x[k] - 1);
+            lm[68 + k] = (float)(pts.y[k] - 1);
+        }
+        const double rots[3][3] = {{0, 0, 0}, {0, 0.5, 0}, {0.1, -0.8, 0}};
+        for (int r = 0; r < 3; r++)
+            validate_line(&v, &img, lm, rots[r], rel + 30);
+        auh_pts_free(&pts);
+    }
+    au_image_u8_free(&img);
+    au_validator_free(&v);
+    au_mtcnn_free(&d);
+    if (!g_dump) {
+        assert_int_equal(g_line, sizeof(k_known) / sizeof(k_known[0]));
+        assert_int_equal(g_mismatch, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cnn_forward_matches_reference),
+        cmocka_unit_test(test_known_answers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
