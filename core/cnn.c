@@ -19,57 +19,100 @@ void au_cnn_work_free(AuCnnWork *w)
     memset(w, 0, sizeof(*w));
 }
 
+/* Work buffers never need their old contents: free + malloc instead of
+ * realloc (which would copy them). */
 static int grow(float **p, size_t *cap, size_t n)
 {
     if (n <= *cap)
         return 0;
-    float *q = realloc(*p, n * sizeof(float));
-    if (!q)
+    free(*p);
+    *p = malloc(n * sizeof(float));
+    if (!*p) {
+        *cap = 0;
         return -1;
-    *p = q;
+    }
     *cap = n;
     return 0;
 }
 
-/* convolution_direct_blas: im2col_multimap rows are output positions (y major,
- * then x), columns x*kh + y + in*kh*kw, then a 1 for the bias; out = im2col * W
- * computed with the same column-major sgemm call as OpenFace. */
-static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+/* The element-wise layer that directly follows a convolution, applied while
+ * its output is transposed into maps (the values are those the separate
+ * layer computes from the stored convolution output). */
+typedef struct ConvActivation {
+    int kind;            /* AU_CNN_CONV (none), AU_CNN_PRELU or AU_CNN_RELU */
+    const float *slopes; /* PReLU: one per map, for maps < n_slopes */
+    int n_slopes;
+} ConvActivation;
+
+static inline float activate(float v, int kind, float slope)
+{
+    if (kind == AU_CNN_PRELU)
+        return v >= 0 ? v : v * slope;
+    if (kind == AU_CNN_RELU)
+        return v > 0 ? v : 0;
+    return v;
+}
+
+/* im2col_multimap, one row (output position) at a time, written
+ * contiguously: row i*xB + j holds, at column m*kh*kw + x*kh + y, input pixel
+ * (i + y, j + x) of map m, then a 1 for the bias. The fixed-size kernels get
+ * their own loops so that the compiler unrolls them. */
+#define IM2COL_ROWS(KH, KW)                                                                                       \
+    for (int i = 0; i < yB; i++)                                                                                  \
+        for (int j = 0; j < xB; j++) {                                                                            \
+            float *row = M + ((size_t)i * (size_t)xB + (size_t)j) * (size_t)K;                                    \
+            const float *base = in + (size_t)i * (size_t)s.w + (size_t)j;                                         \
+            for (int m = 0; m < c->in_maps; m++, base += plane)                                                   \
+                for (int xx = 0; xx < (KW); xx++)                                                                 \
+                    for (int yy = 0; yy < (KH); yy++)                                                             \
+                        *row++ = base[(size_t)yy * (size_t)s.w + (size_t)xx];                                     \
+            *row = 1.0f;                                                                                          \
+        }
+
+/* convolution_direct_blas: out = im2col * W computed with the same
+ * column-major sgemm call as OpenFace, then out.t() (map k is column k of
+ * the rows x out_maps result) with the following activation applied. */
+static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnShape s, float *out, AuCnnShape *os,
+                      ConvActivation act)
 {
     int kh = c->kernel_h, kw = c->kernel_w;
     int yB = s.h - kh + 1, xB = s.w - kw + 1;
     int K = c->in_maps * kh * kw + 1;
     size_t rows = (size_t)yB * (size_t)xB;
+    size_t plane = (size_t)s.h * (size_t)s.w;
     if (grow(&w->im2col, &w->im2col_cap, rows * (size_t)K) || grow(&w->tmp, &w->tmp_cap, rows * (size_t)c->out_maps))
         return -1;
     float *M = w->im2col;
-    int stride = kh * kw;
-    /* Row by row of outputs; within a row, one column of M at a time, filled
-     * from a contiguous run of the input (the same values in the same
-     * places as one output position at a time, with long inner loops). */
-    for (int i = 0; i < yB; i++) {
-        float *Mrow = M + (size_t)i * (size_t)xB * (size_t)K;
-        for (int m = 0; m < c->in_maps; m++)
-            for (int yy = 0; yy < kh; yy++) {
-                const float *Mi = in + ((size_t)m * (size_t)s.h + (size_t)(i + yy)) * (size_t)s.w;
-                for (int xx = 0; xx < kw; xx++) {
-                    float *col = Mrow + (size_t)(xx * kh + yy + m * stride);
-                    const float *src = Mi + xx;
-                    for (int j = 0; j < xB; j++)
-                        col[(size_t)j * (size_t)K] = src[j];
-                }
-            }
-        for (int j = 0; j < xB; j++)
-            Mrow[(size_t)j * (size_t)K + (size_t)(K - 1)] = 1.0f;
+    if (kh == 3 && kw == 3) {
+        IM2COL_ROWS(3, 3)
+    } else if (kh == 2 && kw == 2) {
+        IM2COL_ROWS(2, 2)
+    } else {
+        IM2COL_ROWS(kh, kw)
     }
     cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c->out_maps, (int)rows, K, 1.0f, c->im2col_weights,
                 c->out_maps, M, K, 0.0f, w->tmp, c->out_maps);
-    /* out.t(): map k is column k of the rows x out result (read row by row,
-     * each value to its map) */
-    for (size_t r = 0; r < rows; r++) {
-        const float *t = w->tmp + r * (size_t)c->out_maps;
-        for (int k = 0; k < c->out_maps; k++)
-            out[(size_t)k * rows + r] = t[k];
+    /* Transposed in blocks of output positions so that both sides stay in
+     * cache lines. */
+    int nm = c->out_maps;
+    enum { BLOCK = 16 };
+    for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
+        size_t r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+        for (int k = 0; k < nm; k++) {
+            float *o = out + (size_t)k * rows;
+            const float *t = w->tmp + (size_t)k;
+            int kind = act.kind == AU_CNN_PRELU && k >= act.n_slopes ? AU_CNN_CONV : act.kind;
+            float slope = kind == AU_CNN_PRELU ? act.slopes[k] : 0;
+            if (kind == AU_CNN_PRELU)
+                for (size_t r = r0; r < r1; r++)
+                    o[r] = activate(t[r * (size_t)nm], AU_CNN_PRELU, slope);
+            else if (kind == AU_CNN_RELU)
+                for (size_t r = r0; r < r1; r++)
+                    o[r] = activate(t[r * (size_t)nm], AU_CNN_RELU, 0);
+            else
+                for (size_t r = r0; r < r1; r++)
+                    o[r] = t[r * (size_t)nm];
+        }
     }
     os->maps = c->out_maps;
     os->h = yB;
@@ -77,33 +120,59 @@ static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnSh
     return 0;
 }
 
+/* Max pooling as OpenFace's max_pooling: windows of kernel_x x kernel_y every
+ * stride, clipped at the border, caffe-style output size; positions no window
+ * starts at stay 0. Each window is scanned in OpenFace's order (column by
+ * column, top to bottom, keeping the first of equal maxima: this decides
+ * between -0 and +0), output positions row by row. */
 static void max_pool(const AuCnnMaxPool *p, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
 {
     int out_x = (int)roundf((float)(s.w - p->kernel_x) / (float)p->stride_x) + 1;
     int out_y = (int)roundf((float)(s.h - p->kernel_y) / (float)p->stride_y) + 1;
+    size_t W = (size_t)s.w;
     for (int m = 0; m < s.maps; m++) {
-        const float *im = in + (size_t)m * (size_t)s.h * (size_t)s.w;
+        const float *im = in + (size_t)m * (size_t)s.h * W;
         float *om = out + (size_t)m * (size_t)out_y * (size_t)out_x;
-        for (size_t i = 0; i < (size_t)out_y * (size_t)out_x; i++)
-            om[i] = 0.0f;
-        for (int x = 0; x < s.w; x += p->stride_x) {
-            int max_x = s.w < x + p->kernel_x ? s.w : x + p->kernel_x;
-            int xo = x / p->stride_x;
-            if (xo >= out_x)
+        for (int yo = 0; yo < out_y; yo++) {
+            int y = yo * p->stride_y;
+            float *orow = om + (size_t)yo * (size_t)out_x;
+            if (y >= s.h) {
+                for (int xo = 0; xo < out_x; xo++)
+                    orow[xo] = 0.0f;
                 continue;
-            for (int y = 0; y < s.h; y += p->stride_y) {
-                int yo = y / p->stride_y;
-                if (yo >= out_y)
+            }
+            int ny = s.h - y < p->kernel_y ? s.h - y : p->kernel_y;
+            const float *irow = im + (size_t)y * W;
+            for (int xo = 0; xo < out_x; xo++) {
+                int x = xo * p->stride_x;
+                if (x >= s.w) {
+                    orow[xo] = 0.0f;
                     continue;
-                int max_y = s.h < y + p->kernel_y ? s.h : y + p->kernel_y;
+                }
+                int nx = s.w - x < p->kernel_x ? s.w - x : p->kernel_x;
+                const float *win = irow + x;
                 float best = -FLT_MAX;
-                for (int xi = x; xi < max_x; xi++)
-                    for (int yi = y; yi < max_y; yi++) {
-                        float v = im[(size_t)yi * (size_t)s.w + (size_t)xi];
-                        if (v > best)
-                            best = v;
+                if (nx == 3 && ny == 3) {
+                    for (int xi = 0; xi < 3; xi++) {
+                        float v0 = win[xi], v1 = win[W + (size_t)xi], v2 = win[2 * W + (size_t)xi];
+                        best = v0 > best ? v0 : best;
+                        best = v1 > best ? v1 : best;
+                        best = v2 > best ? v2 : best;
                     }
-                om[(size_t)yo * (size_t)out_x + (size_t)xo] = best;
+                } else if (nx == 2 && ny == 2) {
+                    float v00 = win[0], v10 = win[W], v01 = win[1], v11 = win[W + 1];
+                    best = v00 > best ? v00 : best;
+                    best = v10 > best ? v10 : best;
+                    best = v01 > best ? v01 : best;
+                    best = v11 > best ? v11 : best;
+                } else {
+                    for (int xi = 0; xi < nx; xi++)
+                        for (int yi = 0; yi < ny; yi++) {
+                            float v = win[(size_t)yi * W + (size_t)xi];
+                            best = v > best ? v : best;
+                        }
+                }
+                orow[xo] = best;
             }
         }
     }
@@ -122,13 +191,28 @@ static int fully_connected(const AuCnnFullyConnected *fc, AuCnnWork *w, const fl
 {
     size_t hw = (size_t)s.h * (size_t)s.w;
     if (s.maps > 1 && s.maps == fc->in) {
-        for (int k = 0; k < fc->out; k++)
-            for (size_t p = 0; p < hw; p++) {
-                double acc = 0;
-                for (int m = 0; m < fc->in; m++)
-                    acc += (double)fc->weights[(size_t)k * (size_t)fc->in + (size_t)m] * (double)in[(size_t)m * hw + p];
-                out[(size_t)k * hw + p] = (float)acc + fc->bias[k];
+        /* Per pixel: acc = 0, then + W[k][m] * map m for m = 0, 1, ... in
+         * double, as OpenFace's loop; a block of pixels at a time so that
+         * the maps are read contiguously. */
+        enum { BLOCK = 64 };
+        double acc[BLOCK];
+        for (int k = 0; k < fc->out; k++) {
+            const float *wk = fc->weights + (size_t)k * (size_t)fc->in;
+            for (size_t p0 = 0; p0 < hw; p0 += BLOCK) {
+                size_t n = hw - p0 < BLOCK ? hw - p0 : BLOCK;
+                for (size_t i = 0; i < n; i++)
+                    acc[i] = 0;
+                for (int m = 0; m < fc->in; m++) {
+                    double wm = (double)wk[m];
+                    const float *x = in + (size_t)m * hw + p0;
+                    for (size_t i = 0; i < n; i++)
+                        acc[i] += wm * (double)x[i];
+                }
+                float *o = out + (size_t)k * hw + p0;
+                for (size_t i = 0; i < n; i++)
+                    o[i] = (float)acc[i] + fc->bias[k];
             }
+        }
         os->maps = fc->out;
         os->h = s.h;
         os->w = s.w;
@@ -188,7 +272,20 @@ AuStatus au_cnn_forward(const AuCnn *cnn, AuCnnWork *w, const float *in, AuCnnSh
         float *dst = w->buf[which];
         int rc = 0;
         switch (L->kind) {
-        case AU_CNN_CONV: rc = conv_layer(&L->conv, w, cur, s, dst, &ns); break;
+        case AU_CNN_CONV: {
+            /* a PReLU (on several maps) or ReLU right after is applied by the
+             * convolution as it stores its output */
+            ConvActivation act = {AU_CNN_CONV, NULL, 0};
+            const AuCnnLayer *next = l + 1 < cnn->n_layers ? &cnn->layers[l + 1] : NULL;
+            if (next && next->kind == AU_CNN_PRELU && L->conv.out_maps > 1)
+                act = (ConvActivation){AU_CNN_PRELU, next->prelu.slopes, next->prelu.n};
+            else if (next && next->kind == AU_CNN_RELU)
+                act = (ConvActivation){AU_CNN_RELU, NULL, 0};
+            rc = conv_layer(&L->conv, w, cur, s, dst, &ns, act);
+            if (act.kind != AU_CNN_CONV)
+                l++;
+            break;
+        }
         case AU_CNN_MAX_POOL: max_pool(&L->pool, cur, s, dst, &ns); break;
         case AU_CNN_FULLY_CONNECTED:
             if (s.maps > 1 ? (s.maps != L->fc.in && (size_t)s.maps * (size_t)s.h * (size_t)s.w != (size_t)L->fc.in)
@@ -198,20 +295,33 @@ AuStatus au_cnn_forward(const AuCnn *cnn, AuCnnWork *w, const float *in, AuCnnSh
             rc = fully_connected(&L->fc, w, cur, s, dst, &ns);
             break;
         case AU_CNN_PRELU: {
+            /* several maps: one slope per map (maps beyond the slopes are
+             * copied); one map: one slope per row */
             size_t hw = (size_t)s.h * (size_t)s.w;
-            memcpy(dst, cur, sizeof(float) * (size_t)s.maps * hw);
             if (s.maps > 1) {
-                for (int m = 0; m < s.maps && m < L->prelu.n; m++)
-                    for (size_t i = 0; i < hw; i++) {
-                        float v = dst[(size_t)m * hw + i];
-                        dst[(size_t)m * hw + i] = v >= 0 ? v : v * L->prelu.slopes[m];
+                for (int m = 0; m < s.maps; m++) {
+                    const float *src = cur + (size_t)m * hw;
+                    float *d = dst + (size_t)m * hw;
+                    if (m < L->prelu.n) {
+                        float slope = L->prelu.slopes[m];
+                        for (size_t i = 0; i < hw; i++)
+                            d[i] = activate(src[i], AU_CNN_PRELU, slope);
+                    } else {
+                        memcpy(d, src, sizeof(float) * hw);
                     }
+                }
             } else {
-                for (int r = 0; r < L->prelu.n && r < s.h; r++)
-                    for (int c = 0; c < s.w; c++) {
-                        float v = dst[(size_t)r * (size_t)s.w + (size_t)c];
-                        dst[(size_t)r * (size_t)s.w + (size_t)c] = v >= 0 ? v : v * L->prelu.slopes[r];
+                for (int r = 0; r < s.h; r++) {
+                    const float *src = cur + (size_t)r * (size_t)s.w;
+                    float *d = dst + (size_t)r * (size_t)s.w;
+                    if (r < L->prelu.n) {
+                        float slope = L->prelu.slopes[r];
+                        for (int c = 0; c < s.w; c++)
+                            d[c] = activate(src[c], AU_CNN_PRELU, slope);
+                    } else {
+                        memcpy(d, src, sizeof(float) * (size_t)s.w);
                     }
+                }
             }
             break;
         }

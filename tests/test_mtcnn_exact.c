@@ -410,8 +410,45 @@ static void test_known_answers(void **state)
     }
 }
 
+/* AU_MTCNN_BENCH=<video name>: instead of the tests, one detection with a
+ * fresh detector (as at the start of a video) and one validation on frame 1
+ * of that reference video, for instruction counts:
+ *   OPENBLAS_NUM_THREADS=1 AU_MTCNN_BENCH=default valgrind --tool=callgrind \
+ *     --toggle-collect=au_mtcnn_detect build/tests/test_mtcnn_exact */
+static int bench(const char *video)
+{
+    if (setup(NULL))
+        return 1;
+    char rel[256], path[2048];
+    AuError err = {0};
+    snprintf(rel, sizeof(rel), "openface/videos/%s.wmv", video);
+    AuVideo *vid;
+    AuFrame fr = {0};
+    if (au_video_open(&vid, autest_path(path, sizeof(path), rel), &err) || au_video_read(vid, &fr, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    AuMtcnn d;
+    au_mtcnn_init(&d, &g_mtcnn);
+    const AuMtcnnBox *f;
+    int n = 0;
+    if (au_mtcnn_detect(&d, &fr.bgr, 60, 0.6f, 0.7f, 0.7f, &f, &n, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("%s: %d faces\n", video, n);
+    au_mtcnn_free(&d);
+    au_frame_free(&fr);
+    au_video_close(vid);
+    teardown(NULL);
+    return 0;
+}
+
 int main(void)
 {
+    const char *b = getenv("AU_MTCNN_BENCH");
+    if (b)
+        return bench(b);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_forward_matches_reference),
         cmocka_unit_test(test_known_answers),
