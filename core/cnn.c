@@ -122,14 +122,54 @@ static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnSh
 
 /* Max pooling as OpenFace's max_pooling: windows of kernel_x x kernel_y every
  * stride, clipped at the border, caffe-style output size; positions no window
- * starts at stay 0. Each window is scanned in OpenFace's order (column by
- * column, top to bottom, keeping the first of equal maxima: this decides
- * between -0 and +0), output positions row by row. */
-static void max_pool(const AuCnnMaxPool *p, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+ * starts at stay 0. OpenFace scans a window column by column, top to bottom,
+ * from -FLT_MAX, keeping a value only when it is greater: the result is the
+ * first element (in that order) of the maximum value, NaNs skipped, -FLT_MAX
+ * when all are -inf. Taking, for each column, the first maximum of its
+ * window rows (same scan), then the first maximum of those column results
+ * from left to right, gives that same element, so the column maxima of an
+ * output row are computed once and shared by the overlapping windows. */
+static inline float first_max(float v, float best)
 {
-    int out_x = (int)roundf((float)(s.w - p->kernel_x) / (float)p->stride_x) + 1;
+    return v > best ? v : best;
+}
+
+/* colmax[x] = first maximum of rows[0..ny)[x], from -FLT_MAX: never NaN, never
+ * below -FLT_MAX. */
+static void column_max(const float *restrict r0, size_t W, int ny, float *restrict colmax)
+{
+    if (ny == 3) {
+        const float *restrict r1 = r0 + W, *restrict r2 = r1 + W;
+        for (size_t x = 0; x < W; x++)
+            colmax[x] = first_max(r2[x], first_max(r1[x], first_max(r0[x], -FLT_MAX)));
+    } else if (ny == 2) {
+        const float *restrict r1 = r0 + W;
+        for (size_t x = 0; x < W; x++)
+            colmax[x] = first_max(r1[x], first_max(r0[x], -FLT_MAX));
+    } else {
+        for (size_t x = 0; x < W; x++)
+            colmax[x] = first_max(r0[x], -FLT_MAX);
+        for (int yi = 1; yi < ny; yi++) {
+            const float *restrict r = r0 + (size_t)yi * W;
+            for (size_t x = 0; x < W; x++)
+                colmax[x] = first_max(r[x], colmax[x]);
+        }
+    }
+}
+
+static int max_pool(const AuCnnMaxPool *p, AuCnnWork *w, const float *in, AuCnnShape s, float *out, AuCnnShape *os)
+{
+    int kx = p->kernel_x, sx = p->stride_x;
+    int out_x = (int)roundf((float)(s.w - kx) / (float)sx) + 1;
     int out_y = (int)roundf((float)(s.h - p->kernel_y) / (float)p->stride_y) + 1;
     size_t W = (size_t)s.w;
+    /* windows [x, x + kx) entirely inside */
+    int n_full = s.w >= kx ? (s.w - kx) / sx + 1 : 0;
+    if (n_full > out_x)
+        n_full = out_x;
+    if (grow(&w->tmp, &w->tmp_cap, W))
+        return -1;
+    float *colmax = w->tmp;
     for (int m = 0; m < s.maps; m++) {
         const float *im = in + (size_t)m * (size_t)s.h * W;
         float *om = out + (size_t)m * (size_t)out_y * (size_t)out_x;
@@ -142,36 +182,30 @@ static void max_pool(const AuCnnMaxPool *p, const float *in, AuCnnShape s, float
                 continue;
             }
             int ny = s.h - y < p->kernel_y ? s.h - y : p->kernel_y;
-            const float *irow = im + (size_t)y * W;
-            for (int xo = 0; xo < out_x; xo++) {
-                int x = xo * p->stride_x;
+            column_max(im + (size_t)y * W, W, ny, colmax);
+            /* colmax >= -FLT_MAX, so the window's scan can start from its
+             * first column */
+            int xo = 0;
+            if (kx == 3)
+                for (; xo < n_full; xo++) {
+                    const float *c = colmax + (size_t)xo * (size_t)sx;
+                    orow[xo] = first_max(c[2], first_max(c[1], c[0]));
+                }
+            else if (kx == 2)
+                for (; xo < n_full; xo++) {
+                    const float *c = colmax + (size_t)xo * (size_t)sx;
+                    orow[xo] = first_max(c[1], c[0]);
+                }
+            for (; xo < out_x; xo++) {
+                int x = xo * sx;
                 if (x >= s.w) {
                     orow[xo] = 0.0f;
                     continue;
                 }
-                int nx = s.w - x < p->kernel_x ? s.w - x : p->kernel_x;
-                const float *win = irow + x;
+                int nx = s.w - x < kx ? s.w - x : kx;
                 float best = -FLT_MAX;
-                if (nx == 3 && ny == 3) {
-                    for (int xi = 0; xi < 3; xi++) {
-                        float v0 = win[xi], v1 = win[W + (size_t)xi], v2 = win[2 * W + (size_t)xi];
-                        best = v0 > best ? v0 : best;
-                        best = v1 > best ? v1 : best;
-                        best = v2 > best ? v2 : best;
-                    }
-                } else if (nx == 2 && ny == 2) {
-                    float v00 = win[0], v10 = win[W], v01 = win[1], v11 = win[W + 1];
-                    best = v00 > best ? v00 : best;
-                    best = v10 > best ? v10 : best;
-                    best = v01 > best ? v01 : best;
-                    best = v11 > best ? v11 : best;
-                } else {
-                    for (int xi = 0; xi < nx; xi++)
-                        for (int yi = 0; yi < ny; yi++) {
-                            float v = win[(size_t)yi * W + (size_t)xi];
-                            best = v > best ? v : best;
-                        }
-                }
+                for (int xi = 0; xi < nx; xi++)
+                    best = first_max(colmax[x + xi], best);
                 orow[xo] = best;
             }
         }
@@ -179,6 +213,7 @@ static void max_pool(const AuCnnMaxPool *p, const float *in, AuCnnShape s, float
     os->maps = s.maps;
     os->h = out_y;
     os->w = out_x;
+    return 0;
 }
 
 /* fully_connected: with several maps, either per pixel (as many maps as the
@@ -286,7 +321,7 @@ AuStatus au_cnn_forward(const AuCnn *cnn, AuCnnWork *w, const float *in, AuCnnSh
                 l++;
             break;
         }
-        case AU_CNN_MAX_POOL: max_pool(&L->pool, cur, s, dst, &ns); break;
+        case AU_CNN_MAX_POOL: rc = max_pool(&L->pool, w, cur, s, dst, &ns); break;
         case AU_CNN_FULLY_CONNECTED:
             if (s.maps > 1 ? (s.maps != L->fc.in && (size_t)s.maps * (size_t)s.h * (size_t)s.w != (size_t)L->fc.in)
                            : (size_t)s.h * (size_t)s.w != (size_t)L->fc.in)

@@ -285,6 +285,56 @@ static void test_cnn_forward_matches_reference(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Max pooling alone on maps full of ties between -0 and +0, NaNs and
+ * infinities (where the order of the window scan shows), several window
+ * shapes, strides and sizes, including windows clipped at the border and
+ * kernels smaller than the stride. */
+static void test_max_pool_special_values(void **state)
+{
+    (void)state;
+    const float special[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, -FLT_MAX, 1.0f, -1.0f};
+    const int shapes[][4] = {{3, 3, 2, 2}, {2, 2, 2, 2}, {3, 3, 1, 1}, {1, 1, 2, 2}, {3, 2, 2, 3}, {4, 4, 3, 3}};
+    const int sizes[][2] = {{1, 1}, {2, 3}, {5, 5}, {6, 7}, {11, 12}, {22, 22}, {23, 9}};
+    AuCnnWork w = {0};
+    int bad = 0;
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+        for (size_t zi = 0; zi < sizeof(sizes) / sizeof(sizes[0]); zi++) {
+            AuCnnLayer layer;
+            memset(&layer, 0, sizeof(layer));
+            layer.kind = AU_CNN_MAX_POOL;
+            layer.pool.kernel_y = shapes[si][0];
+            layer.pool.kernel_x = shapes[si][1];
+            layer.pool.stride_y = shapes[si][2];
+            layer.pool.stride_x = shapes[si][3];
+            AuCnn net = {1, &layer, {0, 0, 0}, {0, 0, 0}};
+            AuCnnShape s = {3, sizes[zi][0], sizes[zi][1]};
+            if (s.h < layer.pool.kernel_y || s.w < layer.pool.kernel_x)
+                continue;
+            size_t n = (size_t)s.maps * (size_t)s.h * (size_t)s.w;
+            float *in = malloc(sizeof(float) * n);
+            assert_non_null(in);
+            for (int trial = 0; trial < 20; trial++) {
+                for (size_t i = 0; i < n; i++) {
+                    unsigned r = (unsigned)(rnd() * 1000.0f + 1000.0f);
+                    /* mostly zeros of both signs, sometimes the rest */
+                    in[i] = r % 3 ? special[r % 2] : special[r % 8];
+                }
+                AuError err = {0};
+                const float *out;
+                AuCnnShape os, ros;
+                assert_int_equal(au_cnn_forward(&net, &w, in, s, &out, &os, &err), AU_OK);
+                float *ref = ref_forward(&net, in, s, &ros);
+                assert_int_equal(os.h, ros.h);
+                assert_int_equal(os.w, ros.w);
+                bad += memcmp(out, ref, sizeof(float) * (size_t)os.maps * (size_t)os.h * (size_t)os.w) != 0;
+                free(ref);
+            }
+            free(in);
+        }
+    au_cnn_work_free(&w);
+    assert_int_equal(bad, 0);
+}
+
 /* ---- 3. known answers ------------------------------------------------------------- */
 
 /* Known answers, one line per input: "name n_faces x y w h score ..." for
@@ -451,6 +501,7 @@ int main(void)
         return bench(b);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_forward_matches_reference),
+        cmocka_unit_test(test_max_pool_special_values),
         cmocka_unit_test(test_known_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
