@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void au_cnn_work_free(AuCnnWork *w)
 {
@@ -53,6 +56,75 @@ static inline float activate(float v, int kind, float slope)
     return v;
 }
 
+static int map_kind(ConvActivation act, int k)
+{
+    return act.kind == AU_CNN_PRELU && k >= act.n_slopes ? AU_CNN_CONV : act.kind;
+}
+
+#if defined(__SSE2__)
+/* The scalar activate() on four values: the same comparison selects between
+ * the same two results (v, v * slope or 0), NaN and -0 included. */
+static inline __m128 activate4(__m128 v, int kind, __m128 slope)
+{
+    if (kind == AU_CNN_PRELU) {
+        __m128 ge = _mm_cmpge_ps(v, _mm_setzero_ps());
+        return _mm_or_ps(_mm_and_ps(ge, v), _mm_andnot_ps(ge, _mm_mul_ps(v, slope)));
+    }
+    if (kind == AU_CNN_RELU)
+        return _mm_and_ps(_mm_cmpgt_ps(v, _mm_setzero_ps()), v);
+    return v;
+}
+#endif
+
+/* out[k * rows + r] = activation_k(T[r * nm + k]): OpenFace's out.t() of the
+ * sgemm result followed by the element-wise layer. */
+static void transpose_activate(const float *T, size_t rows, int nm, ConvActivation act, float *out)
+{
+    size_t r = 0;
+#if defined(__SSE2__)
+    /* 4 x 4 blocks transposed in registers */
+    for (; r + 4 <= rows; r += 4) {
+        const float *t = T + r * (size_t)nm;
+        int k = 0;
+        for (; k + 4 <= nm; k += 4) {
+            int kind = map_kind(act, k);
+            if (map_kind(act, k + 3) != kind)
+                break;
+            __m128 a0 = _mm_loadu_ps(t + k), a1 = _mm_loadu_ps(t + (size_t)nm + (size_t)k);
+            __m128 a2 = _mm_loadu_ps(t + 2 * (size_t)nm + (size_t)k), a3 = _mm_loadu_ps(t + 3 * (size_t)nm + (size_t)k);
+            _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+            float *o = out + (size_t)k * rows + r;
+            if (kind == AU_CNN_PRELU) {
+                _mm_storeu_ps(o, activate4(a0, kind, _mm_set1_ps(act.slopes[k])));
+                _mm_storeu_ps(o + rows, activate4(a1, kind, _mm_set1_ps(act.slopes[k + 1])));
+                _mm_storeu_ps(o + 2 * rows, activate4(a2, kind, _mm_set1_ps(act.slopes[k + 2])));
+                _mm_storeu_ps(o + 3 * rows, activate4(a3, kind, _mm_set1_ps(act.slopes[k + 3])));
+            } else {
+                __m128 z = _mm_setzero_ps();
+                _mm_storeu_ps(o, activate4(a0, kind, z));
+                _mm_storeu_ps(o + rows, activate4(a1, kind, z));
+                _mm_storeu_ps(o + 2 * rows, activate4(a2, kind, z));
+                _mm_storeu_ps(o + 3 * rows, activate4(a3, kind, z));
+            }
+        }
+        for (; k < nm; k++) {
+            int kind = map_kind(act, k);
+            float slope = kind == AU_CNN_PRELU ? act.slopes[k] : 0;
+            float *o = out + (size_t)k * rows + r;
+            for (size_t i = 0; i < 4; i++)
+                o[i] = activate(t[i * (size_t)nm + (size_t)k], kind, slope);
+        }
+    }
+#endif
+    for (; r < rows; r++) {
+        const float *t = T + r * (size_t)nm;
+        for (int k = 0; k < nm; k++) {
+            int kind = map_kind(act, k);
+            out[(size_t)k * rows + r] = activate(t[k], kind, kind == AU_CNN_PRELU ? act.slopes[k] : 0);
+        }
+    }
+}
+
 /* im2col_multimap, one row (output position) at a time, written
  * contiguously: row i*xB + j holds, at column m*kh*kw + x*kh + y, input pixel
  * (i + y, j + x) of map m, then a 1 for the bias. The fixed-size kernels get
@@ -92,28 +164,7 @@ static int conv_layer(const AuCnnConv *c, AuCnnWork *w, const float *in, AuCnnSh
     }
     cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c->out_maps, (int)rows, K, 1.0f, c->im2col_weights,
                 c->out_maps, M, K, 0.0f, w->tmp, c->out_maps);
-    /* Transposed in blocks of output positions so that both sides stay in
-     * cache lines. */
-    int nm = c->out_maps;
-    enum { BLOCK = 16 };
-    for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
-        size_t r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
-        for (int k = 0; k < nm; k++) {
-            float *o = out + (size_t)k * rows;
-            const float *t = w->tmp + (size_t)k;
-            int kind = act.kind == AU_CNN_PRELU && k >= act.n_slopes ? AU_CNN_CONV : act.kind;
-            float slope = kind == AU_CNN_PRELU ? act.slopes[k] : 0;
-            if (kind == AU_CNN_PRELU)
-                for (size_t r = r0; r < r1; r++)
-                    o[r] = activate(t[r * (size_t)nm], AU_CNN_PRELU, slope);
-            else if (kind == AU_CNN_RELU)
-                for (size_t r = r0; r < r1; r++)
-                    o[r] = activate(t[r * (size_t)nm], AU_CNN_RELU, 0);
-            else
-                for (size_t r = r0; r < r1; r++)
-                    o[r] = t[r * (size_t)nm];
-        }
-    }
+    transpose_activate(w->tmp, rows, c->out_maps, act, out);
     os->maps = c->out_maps;
     os->h = yB;
     os->w = xB;
