@@ -7,7 +7,8 @@
  *    MTCNN network and every validator view, with random inputs of many sizes
  *    through one reused workspace: outputs must be identical bit for bit.
  * 2. au_resize_linear_f32c against a frozen copy of the resize on the sizes
- *    MTCNN asks for (pyramid levels of both videos, crops to 24 and 48).
+ *    MTCNN asks for (pyramid levels of a 640x480 frame, crops to 24 and 48),
+ *    1 and 3 channels.
  * 3. Known answers: every MTCNN box and score (hex floats) on frame 1 of both
  *    reference videos and on 20 300-W images, and the validator certainty for
  *    OpenFace's frame-1 landmarks and the 300-W labels, as computed by the
@@ -16,6 +17,7 @@
 
 #include <cblas.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -222,8 +224,6 @@ static float *ref_forward(const AuCnn *cnn, const float *in, AuCnnShape s, AuCnn
     return cur;
 }
 
-/* ---- 1. CNN forward vs reference ------------------------------------------------ */
-
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 
 static float rnd(void)
@@ -233,6 +233,184 @@ static float rnd(void)
     g_rng ^= g_rng << 17;
     return (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
+
+/* ---- frozen reference resize (core/imgproc.c at b38ae86) ------------------------ */
+
+static int ref_cv_round_d(double v)
+{
+    double r = nearbyint(v);
+    if (!(r >= -2147483648.0 && r <= 2147483647.0))
+        return INT_MIN;
+    return (int)r;
+}
+
+static void ref_resize_x_table(int sw, int dw, double scale, int *ofs, float *alpha, int *xmax)
+{
+    *xmax = dw;
+    for (int dx = 0; dx < dw; dx++) {
+        float fx = (float)((dx + 0.5) * scale - 0.5);
+        int sx = (int)floorf(fx);
+        fx -= (float)sx;
+        if (sx < 0) {
+            fx = 0;
+            sx = 0;
+        }
+        if (sx + 1 >= sw) {
+            if (*xmax > dx)
+                *xmax = dx;
+            if (sx >= sw - 1) {
+                fx = 0;
+                sx = sw - 1;
+            }
+        }
+        ofs[dx] = sx;
+        alpha[2 * dx] = 1.f - fx;
+        alpha[2 * dx + 1] = fx;
+    }
+}
+
+/* Vertical table: OpenCV does not clamp fy; it clips the row indices instead. */
+static void ref_resize_y_table(int dh, double scale, int *ofs, float *beta)
+{
+    for (int dy = 0; dy < dh; dy++) {
+        float fy = (float)((dy + 0.5) * scale - 0.5);
+        int sy = (int)floorf(fy);
+        fy -= (float)sy;
+        ofs[dy] = sy;
+        beta[2 * dy] = 1.f - fy;
+        beta[2 * dy + 1] = fy;
+    }
+}
+
+static int ref_clip_row(int y, int h) { return y < 0 ? 0 : y >= h ? h - 1 : y; }
+
+/* OpenCV's scale factors: inv = dst/src, scale = 1/inv; "area fast" when the
+ * scale is an integer (within DBL_EPSILON). */
+static int ref_resize_is_half(int sw, int sh, int dw, int dh, double *scale_x, double *scale_y)
+{
+    double inv_x = (double)dw / sw, inv_y = (double)dh / sh;
+    *scale_x = 1. / inv_x;
+    *scale_y = 1. / inv_y;
+    int ix = ref_cv_round_d(*scale_x), iy = ref_cv_round_d(*scale_y);
+    int fast = fabs(*scale_x - ix) < 2.220446049250313e-16 && fabs(*scale_y - iy) < 2.220446049250313e-16;
+    return fast && ix == 2 && iy == 2;
+}
+
+static AuStatus ref_resize_f32_generic(const float *src, size_t sstride, int sw, int sh, float *dst, size_t dstride,
+                                   int dw, int dh, int cn, AuError *err)
+{
+    if (sw == dw && sh == dh) {
+        for (int y = 0; y < sh; y++)
+            memcpy(dst + (size_t)y * dstride, src + (size_t)y * sstride, sizeof(float) * (size_t)sw * (size_t)cn);
+        return AU_OK;
+    }
+    double scale_x, scale_y;
+    if (ref_resize_is_half(sw, sh, dw, dh, &scale_x, &scale_y)) {
+        /* INTER_LINEAR at exactly half size is OpenCV's INTER_AREA fast path:
+         * the mean of each 2x2 block, sum * 0.25f. */
+        for (int dy = 0; dy < dh; dy++) {
+            const float *s0 = src + (size_t)(2 * dy) * sstride, *s1 = s0 + sstride;
+            float *d = dst + (size_t)dy * dstride;
+            /* OpenCV's vector code (1 channel: the first dw/4*4 pixels; 4
+             * channels: all) adds the two row sums; its scalar code (the rest)
+             * adds left to right. Checked against cv2.resize. */
+            int vec_end = cn == 1 ? dw / 4 * 4 : cn == 4 ? dw : 0;
+            for (int dx = 0; dx < dw; dx++)
+                for (int k = 0; k < cn; k++) {
+                    int o = 2 * dx * cn + k;
+                    float sum = dx < vec_end ? (s0[o] + s0[o + cn]) + (s1[o] + s1[o + cn])
+                                             : ((s0[o] + s0[o + cn]) + s1[o]) + s1[o + cn];
+                    d[dx * cn + k] = sum * 0.25f;
+                }
+        }
+        return AU_OK;
+    }
+    size_t rowlen = (size_t)dw * (size_t)cn;
+    int *xofs = malloc(sizeof(int) * (size_t)dw);
+    int *yofs = malloc(sizeof(int) * (size_t)dh);
+    float *alpha = malloc(sizeof(float) * 2 * (size_t)dw);
+    float *beta = malloc(sizeof(float) * 2 * (size_t)dh);
+    float *rows = malloc(sizeof(float) * 2 * rowlen);
+    if (!xofs || !yofs || !alpha || !beta || !rows) {
+        free(xofs), free(yofs), free(alpha), free(beta), free(rows);
+        return au_error_set(err, AU_ERR_NOMEM, "resize: out of memory for %dx%d", dw, dh);
+    }
+    int xmax;
+    ref_resize_x_table(sw, dw, scale_x, xofs, alpha, &xmax);
+    ref_resize_y_table(dh, scale_y, yofs, beta);
+    int have[2] = {-1, -1};
+    for (int dy = 0; dy < dh; dy++) {
+        int sy[2] = {ref_clip_row(yofs[dy], sh), ref_clip_row(yofs[dy] + 1, sh)};
+        for (int r = 0; r < 2; r++) {
+            float *buf = rows + (size_t)r * rowlen;
+            if (have[r] == sy[r])
+                continue;
+            if (r == 0 && have[1] == sy[0]) { /* reuse the row computed as the lower one */
+                memcpy(buf, rows + rowlen, sizeof(float) * rowlen);
+                have[0] = sy[0];
+                continue;
+            }
+            const float *s = src + (size_t)sy[r] * sstride;
+            for (int dx = 0; dx < dw; dx++) {
+                int sx = xofs[dx] * cn;
+                for (int k = 0; k < cn; k++) {
+                    if (dx < xmax)
+                        buf[dx * cn + k] = s[sx + k] * alpha[2 * dx] + s[sx + k + cn] * alpha[2 * dx + 1];
+                    else
+                        buf[dx * cn + k] = s[sx + k];
+                }
+            }
+            have[r] = sy[r];
+        }
+        float b0 = beta[2 * dy], b1 = beta[2 * dy + 1];
+        const float *r0 = rows, *r1 = rows + rowlen;
+        float *d = dst + (size_t)dy * dstride;
+        for (size_t x = 0; x < rowlen; x++)
+            d[x] = r0[x] * b0 + r1[x] * b1;
+    }
+    free(xofs), free(yofs), free(alpha), free(beta), free(rows);
+    return AU_OK;
+}
+
+static void test_resize_matches_reference(void **state)
+{
+    (void)state;
+    /* pyramid levels of a 640x480 frame with min_face 60 (12/60 * 0.709^i),
+     * a half-size case, crops resized to 24 and 48, upscaling, 1 and 3
+     * channels */
+    const int cases[][4] = {{640, 480, 128, 96}, {640, 480, 91, 69}, {640, 480, 65, 49}, {640, 480, 46, 35},
+                            {640, 480, 33, 25},  {640, 480, 23, 18}, {640, 480, 17, 13}, {128, 96, 64, 48},
+                            {151, 151, 24, 24},  {97, 97, 48, 48},   {20, 20, 24, 24},  {31, 17, 48, 48},
+                            {49, 49, 48, 48},    {24, 24, 24, 24},   {13, 29, 7, 5}};
+    int bad = 0;
+    for (int cn = 1; cn <= 3; cn += 2)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            AuImageF32C a, b;
+            AuError err = {0};
+            assert_int_equal(au_image_f32c_alloc(&a, cases[i][0], cases[i][1], cn, &err), AU_OK);
+            assert_int_equal(au_image_f32c_alloc(&b, cases[i][2], cases[i][3], cn, &err), AU_OK);
+            size_t n = a.stride * (size_t)a.height, nb = b.stride * (size_t)b.height;
+            for (size_t k = 0; k < n; k++)
+                a.data[k] = (float)(int)(rnd() * 128.0f + 128.0f);
+            float *ref = malloc(sizeof(float) * nb);
+            assert_non_null(ref);
+            assert_int_equal(au_resize_linear_f32c(&a, &b, &err), AU_OK);
+            assert_int_equal(ref_resize_f32_generic(a.data, a.stride, a.width, a.height, ref, b.stride, b.width, b.height,
+                                                    cn, &err),
+                             AU_OK);
+            if (memcmp(ref, b.data, sizeof(float) * nb)) {
+                fprintf(stderr, "resize %dx%d -> %dx%d, %d channels: differs\n", cases[i][0], cases[i][1], cases[i][2],
+                        cases[i][3], cn);
+                bad++;
+            }
+            free(ref);
+            au_image_f32c_free(&a);
+            au_image_f32c_free(&b);
+        }
+    assert_int_equal(bad, 0);
+}
+
+/* ---- 1. CNN forward vs reference ------------------------------------------------ */
 
 /* One forward pass through w (reused across calls) compared with the
  * reference; returns 1 when identical. */
@@ -502,6 +680,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_forward_matches_reference),
         cmocka_unit_test(test_max_pool_special_values),
+        cmocka_unit_test(test_resize_matches_reference),
         cmocka_unit_test(test_known_answers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
