@@ -642,7 +642,8 @@ static void test_known_answers(void **state)
  * fresh detector (as at the start of a video) and one validation on frame 1
  * of that reference video, for instruction counts:
  *   OPENBLAS_NUM_THREADS=1 AU_MTCNN_BENCH=default valgrind --tool=callgrind \
- *     --toggle-collect=au_mtcnn_detect build/tests/test_mtcnn_exact */
+ *     --toggle-collect=au_mtcnn_detect build/tests/test_mtcnn_exact
+ * (--toggle-collect=au_validator_check for the validation) */
 static int bench(const char *video)
 {
     if (setup(NULL))
@@ -665,6 +666,34 @@ static int bench(const char *video)
         return 1;
     }
     printf("%s: %d faces\n", video, n);
+    /* one validation of OpenFace's frame-1 landmarks */
+    RefCsv ref;
+    snprintf(path, sizeof(path), "%s/openface/reference/%s.csv", autest_data_dir(), video);
+    refcsv_load(&ref, path);
+    double x[68], y[68];
+    float lm[136];
+    refcsv_vec(&ref, 0, "x_", 68, x);
+    refcsv_vec(&ref, 0, "y_", 68, y);
+    for (int k = 0; k < 68; k++) {
+        lm[k] = (float)x[k];
+        lm[68 + k] = (float)y[k];
+    }
+    double rot[3] = {refcsv_get(&ref, 0, "pose_Rx"), refcsv_get(&ref, 0, "pose_Ry"), refcsv_get(&ref, 0, "pose_Rz")};
+    refcsv_free(&ref);
+    AuImageU8 gray;
+    AuValidator v;
+    au_validator_init(&v, &g_val);
+    double cert = 0;
+    if (au_image_u8_alloc(&gray, fr.bgr.width, fr.bgr.height, 1, &err))
+        return 1;
+    au_bgr_to_gray_u8(&fr.bgr, &gray);
+    if (au_validator_check(&v, rot, &gray, lm, 68, &cert, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("%s: validator certainty %.6f\n", video, cert);
+    au_validator_free(&v);
+    au_image_u8_free(&gray);
     au_mtcnn_free(&d);
     au_frame_free(&fr);
     au_video_close(vid);
