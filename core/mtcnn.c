@@ -179,6 +179,27 @@ static void rectify(AuMtcnnBox *b)
     b->h = (float)(int)side;
 }
 
+/* Gives img the size w x h (3 channels), reusing its buffer when it is
+ * large enough (pyramid levels and crops change size on every use). */
+static AuStatus reshape_f32c(AuImageF32C *img, size_t *cap, int w, int h, AuError *err)
+{
+    size_t n = (size_t)w * (size_t)h * 3;
+    if (w <= 0 || h <= 0 || n > *cap) {
+        au_image_f32c_free(img);
+        *cap = 0;
+        AuStatus st = au_image_f32c_alloc(img, w, h, 3, err);
+        if (st)
+            return st;
+        *cap = n;
+        return AU_OK;
+    }
+    img->width = w;
+    img->height = h;
+    img->channels = 3;
+    img->stride = (size_t)w * 3;
+    return AU_OK;
+}
+
 static int ensure_planes(AuMtcnn *d, size_t n)
 {
     if (n <= d->planes_cap)
@@ -229,23 +250,28 @@ static AuStatus refine(AuMtcnn *d, const AuCnn *net, int size, float thresh, AuE
         if (cw <= 0 || ch <= 0 || ex_in <= sx_in || ey_in <= sy_in)
             continue;
         AuStatus st;
-        if (d->crop.width != cw || d->crop.height != ch) {
-            au_image_f32c_free(&d->crop);
-            if ((st = au_image_f32c_alloc(&d->crop, cw, ch, 3, err)))
-                return st;
-        }
-        for (int y = 0; y < ch; y++)
-            memset(d->crop.data + (size_t)y * d->crop.stride, 0, sizeof(float) * 3 * (size_t)cw);
-        for (int y = sy_in; y < ey_in; y++) {
-            int yo = y - sy_in + sy_out;
-            if (yo < 0 || yo >= ch)
+        if ((st = reshape_f32c(&d->crop, &d->crop_cap, cw, ch, err)))
+            return st;
+        /* the image part [sy_in, ey_in) x [sx_in, sx_in + n) lands at
+         * (sy_out, sx_out); everything else of the crop is zero */
+        int n = ex_in - sx_in;
+        if (sx_out + n > cw)
+            n = cw - sx_out;
+        if (n < 0)
+            n = 0;
+        int y_lo = sy_out < ch ? sy_out : ch;
+        int y_hi = sy_out + (ey_in - sy_in) < ch ? sy_out + (ey_in - sy_in) : ch;
+        size_t row_bytes = sizeof(float) * 3 * (size_t)cw;
+        for (int yo = 0; yo < ch; yo++) {
+            float *dst = d->crop.data + (size_t)yo * d->crop.stride;
+            if (yo < y_lo || yo >= y_hi || n == 0) {
+                memset(dst, 0, row_bytes);
                 continue;
-            int n = ex_in - sx_in;
-            if (sx_out + n > cw)
-                n = cw - sx_out;
-            if (n > 0)
-                memcpy(d->crop.data + (size_t)yo * d->crop.stride + 3 * (size_t)sx_out,
-                       d->img.data + (size_t)y * d->img.stride + 3 * (size_t)sx_in, sizeof(float) * 3 * (size_t)n);
+            }
+            const float *src = d->img.data + (size_t)(yo - sy_out + sy_in) * d->img.stride + 3 * (size_t)sx_in;
+            memset(dst, 0, sizeof(float) * 3 * (size_t)sx_out);
+            memcpy(dst + 3 * (size_t)sx_out, src, sizeof(float) * 3 * (size_t)n);
+            memset(dst + 3 * ((size_t)sx_out + (size_t)n), 0, sizeof(float) * 3 * ((size_t)cw - (size_t)sx_out - (size_t)n));
         }
         if (d->crop_rs.width != size) {
             au_image_f32c_free(&d->crop_rs);
@@ -299,8 +325,7 @@ AuStatus au_mtcnn_detect(AuMtcnn *d, const AuImageU8 *bgr, int min_face, float t
         int hp = (int)ceil(H * scale), wp = (int)ceil(W * scale);
         if (hp < 12 || wp < 12)
             break;
-        au_image_f32c_free(&d->pyr);
-        if ((st = au_image_f32c_alloc(&d->pyr, wp, hp, 3, err)) || (st = au_resize_linear_f32c(&d->img, &d->pyr, err)))
+        if ((st = reshape_f32c(&d->pyr, &d->pyr_cap, wp, hp, err)) || (st = au_resize_linear_f32c(&d->img, &d->pyr, err)))
             return st;
         if (ensure_planes(d, 3 * (size_t)wp * (size_t)hp))
             return au_error_set(err, AU_ERR_NOMEM, "out of memory in MTCNN");

@@ -27,6 +27,7 @@ typedef struct AuMtcnn {
     AuImageF32C img;     /* the frame as float BGR */
     AuImageF32C pyr;     /* one pyramid level */
     AuImageF32C crop, crop_rs;
+    size_t pyr_cap, crop_cap; /* floats allocated behind pyr.data, crop.data */
     float *planes;       /* network input: RGB maps */
     size_t planes_cap;
     AuMtcnnBox *boxes, *corr;
