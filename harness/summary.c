@@ -815,15 +815,15 @@ void auh_run_summary_write_host_load(const AuhRunSummary *rs, FILE *out)
     }
     char steal[96] = "";
     if (isfinite(rs->host_steal_mean))
-        snprintf(steal, sizeof(steal), "; the hypervisor gave other guests %.1f%% of the machine's CPU time",
+        snprintf(steal, sizeof(steal), ", the hypervisor gave other guests %.1f%% of the CPU time",
                  100 * rs->host_steal_mean);
     fprintf(out,
-            "host load: the workers were on a core %.0f%% of their frame loops' wall time (lowest job %.0f%%, quiet"
-            " machine 100%%%s); FPS is wall-clock time and drops with that%s\n",
+            "host load: the workers were on a core %.0f%% of their frame loops' wall time (lowest job %.0f%%)%s;"
+            " neither shows other guests slowing the shared cores and memory. FPS is wall-clock time%s\n",
             100 * rs->cpu_share_mean, 100 * rs->cpu_share_min, steal,
-            measured_openface ? ", for OpenFace C++ too (timed in this run)"
-                              : ", while 'x OpenFace' divides by OpenFace C++'s FPS from a quiet machine (--openface"
-                                " PATH times it in the same run)");
+            measured_openface ? ", OpenFace C++'s too: it was timed in this run, side by side"
+                              : ": 'x OpenFace' divides by OpenFace C++'s FPS on a quiet machine, so a busy host lowers"
+                                " it; --openface PATH times OpenFace in the same run");
 }
 
 void auh_run_summary_write_gate(const AuhRunSummary *rs, FILE *out)
