@@ -29,8 +29,10 @@
 #pragma GCC optimize("fp-contract=off")
 
 /* The shape-change stop, in pixels (L2 over all 2n coordinates): OpenFace's
- * 0.01 unless a variant sets another (config.h). */
+ * 0.01 unless a variant sets another (config.h); OpenFace's always for an
+ * openface_fit (AuClnfParams). */
 #define CLNF_SHAPE_CHANGE_STOP AU_CFG_SHAPE_CHANGE_STOP
+#define OPENFACE_SHAPE_CHANGE_STOP 0.01
 
 _Static_assert(AU_CFG_CLNF_ITERATIONS >= 1, "AU_CFG_CLNF_ITERATIONS must be at least 1");
 _Static_assert(AU_CFG_FRAME_SKIP >= 1, "AU_CFG_FRAME_SKIP must be at least 1");
@@ -42,10 +44,10 @@ _Static_assert(AU_CFG_FRAME_SKIP >= 1, "AU_CFG_FRAME_SKIP must be at least 1");
  * Sigma components for, or among the odd sizes from 3 when its components
  * are empty (the eye models: there every window is alike). No candidate:
  * the window stays. variants/README.md tabulates the result. */
-static int search_window(const AuClnfModel *m, int window)
+static int search_window(const AuClnfModel *m, int window, int openface_fit)
 {
     const double ratio = (double)AU_CFG_SEARCH_RADIUS / 1.5;
-    if (ratio == 1.0 || window <= 0)
+    if (ratio == 1.0 || window <= 0 || openface_fit)
         return window;
     const AuCcnf *src = au_clnf_sigma_source(m);
     int with_components = 0;
@@ -150,33 +152,37 @@ static void transform_points_2x2(const float S[4], const float *x, const float *
 /* ------------------------------------------------------------------------ */
 /* sigmas, init, free                                                        */
 
-static AuStatus prepare_model_windows(AuClnfModel *m, const int *windows, int n_windows, AuError *err)
+/* The Sigmas of the windows a fit may use for these OpenFace windows: the
+ * variant's (search_window), and OpenFace's own for openface_fit fits
+ * (init: still images start from detections). */
+static AuStatus prepare_model_windows(AuClnfModel *m, const int *windows, int n_windows, int init, AuError *err)
 {
     const AuCcnf *src = au_clnf_sigma_source(m);
-    for (int s = 0; s < m->n_scales && s < n_windows; s++) {
-        const int window = search_window(m, windows[s]);
-        if (window <= 0)
-            continue;
-        AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, window, err);
-        if (st)
-            return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, window);
-    }
+    for (int s = 0; s < m->n_scales && s < n_windows; s++)
+        for (int openface = 0; openface <= init; openface++) {
+            const int window = search_window(m, windows[s], openface);
+            if (window <= 0)
+                continue;
+            AuStatus st = au_ccnf_prepare_sigmas(&m->scales[s], src, window, err);
+            if (st)
+                return au_error_prefix(err, "%s: scale %d, window %d: ", m->clnf_path, s, window);
+        }
     return AU_OK;
 }
 
 AuStatus au_clnf_prepare_sigmas(AuClnfModel *model, const AuClnfParams *params, AuError *err)
 {
     AuStatus st;
-    if ((st = prepare_model_windows(model, params->window_sizes_init, params->n_window_sizes_init, err)) ||
-        (st = prepare_model_windows(model, params->window_sizes_small, params->n_window_sizes_small, err)) ||
-        (st = prepare_model_windows(model, params->window_sizes_current, params->n_window_sizes_current, err)))
+    if ((st = prepare_model_windows(model, params->window_sizes_init, params->n_window_sizes_init, 1, err)) ||
+        (st = prepare_model_windows(model, params->window_sizes_small, params->n_window_sizes_small, 0, err)) ||
+        (st = prepare_model_windows(model, params->window_sizes_current, params->n_window_sizes_current, 0, err)))
         return st;
     for (int p = 0; p < model->n_parts; p++) {
         const AuClnfParams *pp = &model->parts[p].params;
         AuClnfModel *pm = model->parts[p].model;
         /* CLNF::DetectLandmarks fits parts with their window_sizes_init */
-        if ((st = prepare_model_windows(pm, pp->window_sizes_init, pp->n_window_sizes_init, err)) ||
-            (st = prepare_model_windows(pm, pp->window_sizes_current, pp->n_window_sizes_current, err)))
+        if ((st = prepare_model_windows(pm, pp->window_sizes_init, pp->n_window_sizes_init, 1, err)) ||
+            (st = prepare_model_windows(pm, pp->window_sizes_current, pp->n_window_sizes_current, 0, err)))
             return st;
     }
     return AU_OK;
@@ -505,9 +511,10 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
         return au_error_set(err, AU_ERR_ARG, "%s: num_optimisation_iteration %d < 1", model->main_path,
                             params->num_optimisation_iteration);
     /* OpenFace's count, capped by the variant's (config.h) */
-    const int max_iter = params->num_optimisation_iteration < AU_CFG_CLNF_ITERATIONS
+    const int max_iter = params->num_optimisation_iteration < AU_CFG_CLNF_ITERATIONS || params->openface_fit
                              ? params->num_optimisation_iteration
                              : AU_CFG_CLNF_ITERATIONS;
+    const double shape_change_stop = params->openface_fit ? OPENFACE_SHAPE_CHANGE_STOP : CLNF_SHAPE_CHANGE_STOP;
     const AuKdeTable *kde = kde_table(c, window, sp->sigma, err);
     if (!kde)
         return au_error_prefix(err, "%s: ", model->main_path);
@@ -546,7 +553,7 @@ AuStatus au_clnf_nu_rlms(AuClnf *c, const AuClnfResponses *r, const float *base_
             for (int i = 0; i < nn2; i++)
                 w->diff[i] = shape[i] - prev[i];
             change = au_cv_norm_l2_f32(w->diff, nn2);
-            if (change < CLNF_SHAPE_CHANGE_STOP) {
+            if (change < shape_change_stop) {
                 early_stop = 1;
                 if (c->hooks.on_iteration) {
                     AuClnfIterInfo it = {c->name, r->scale, rigid, compute_lhood, iter, change, 1, n, np,
@@ -664,7 +671,7 @@ AuStatus au_clnf_fit(AuClnf *c, const AuImageF32 *gray, const int *window_sizes,
     if (c->hooks.on_fit_start)
         c->hooks.on_fit_start(c->hooks.user, c->name, c->params_global, c->params_local, c->m);
     for (int scale = 0; scale < num_scales; scale++) {
-        const int window = search_window(model, scale < n_windows ? window_sizes[scale] : 0);
+        const int window = search_window(model, scale < n_windows ? window_sizes[scale] : 0, params->openface_fit);
         if (window == 0)
             continue;
         AuClnfResponses r;
@@ -729,17 +736,17 @@ AuStatus au_clnf_detect_landmarks(AuClnf *c, const AuImageF32 *gray, const AuCln
         }
         /* unmapped points stay (0,0): CalcParams leaves them out */
         const float no_rotation[3] = {0, 0, 0};
-#if AU_CFG_WARM_CALCPARAMS
-        /* the part's last fit as the other start */
-        au_pdm_params_from_landmarks_warm(&part->model->pdm, locs, no_rotation, pc->params_global, pc->params_local,
-                                          pc->params_global, pc->params_local, &pc->work->pdmw);
-#else
-        au_pdm_params_from_landmarks(&part->model->pdm, locs, no_rotation, pc->params_global, pc->params_local,
-                                     &pc->work->pdmw);
-#endif
+        if (AU_CFG_WARM_CALCPARAMS && !params->openface_fit)
+            /* the part's last fit as the other start */
+            au_pdm_params_from_landmarks_warm(&part->model->pdm, locs, no_rotation, pc->params_global,
+                                              pc->params_local, pc->params_global, pc->params_local, &pc->work->pdmw);
+        else
+            au_pdm_params_from_landmarks(&part->model->pdm, locs, no_rotation, pc->params_global, pc->params_local,
+                                         &pc->work->pdmw);
         if (!params->place_parts_only && c->params_global[0] > 0.9 * part->model->scales[0].patch_scaling) {
             parts_used = 1;
             AuClnfParams *pp = &c->part_params[p];
+            pp->openface_fit = params->openface_fit;
             pp->n_window_sizes_current = pp->n_window_sizes_init;
             memcpy(pp->window_sizes_current, pp->window_sizes_init, sizeof(pp->window_sizes_current));
             int part_success;
@@ -759,14 +766,13 @@ AuStatus au_clnf_detect_landmarks(AuClnf *c, const AuImageF32 *gray, const AuCln
             }
         }
         const float no_rotation[3] = {0, 0, 0};
-#if AU_CFG_WARM_CALCPARAMS
-        /* the main fit before the parts moved some of its points */
-        au_pdm_params_from_landmarks_warm(&model->pdm, c->landmarks, no_rotation, c->params_global, c->params_local,
-                                          c->params_global, c->params_local, &c->work->pdmw);
-#else
-        au_pdm_params_from_landmarks(&model->pdm, c->landmarks, no_rotation, c->params_global, c->params_local,
-                                     &c->work->pdmw);
-#endif
+        if (AU_CFG_WARM_CALCPARAMS && !params->openface_fit)
+            /* the main fit before the parts moved some of its points */
+            au_pdm_params_from_landmarks_warm(&model->pdm, c->landmarks, no_rotation, c->params_global,
+                                              c->params_local, c->params_global, c->params_local, &c->work->pdmw);
+        else
+            au_pdm_params_from_landmarks(&model->pdm, c->landmarks, no_rotation, c->params_global, c->params_local,
+                                         &c->work->pdmw);
         au_pdm_shape2d(&model->pdm, c->params_local, c->params_global, c->landmarks, c->work->shape3d);
     }
     c->parts_used = parts_used;

@@ -76,6 +76,12 @@ typedef struct AuClnfParams {
      * without fitting them (as OpenFace does for faces too small for the
      * parts); the tracker sets it on fits config.h AU_CFG_PARTS_EVERY skips. */
     int place_parts_only;
+    /* Not OpenFace's: 1 = fit with OpenFace's iteration count, shape-change
+     * stop, response windows and cold CalcParams starts whatever the
+     * variant's knobs (config.h) say. The tracker sets it for still images:
+     * there detection takes most of the time, so the knobs' trade of
+     * accuracy for video speed would buy nothing. */
+    int openface_fit;
 } AuClnfParams;
 
 /* FaceModelParameters::init() followed by the model-file rule of its

@@ -841,7 +841,11 @@ AuStatus au_tracker_process_image(AuTracker *t, const AuInputFrame *in, const Au
     for (int i = 0; i < n; i++) {
         AuFrameResult *r = &t->img_faces[i];
         int success = 0;
-        if ((st = detect_in_image(t, &t->img_boxes[i], &success, err)))
+        /* OpenFace's fit whatever the variant (AuClnfParams.openface_fit) */
+        t->params.openface_fit = 1;
+        st = detect_in_image(t, &t->img_boxes[i], &success, err);
+        t->params.openface_fit = 0;
+        if (st)
             return st;
         memset(r, 0, sizeof(*r));
         r->frame_number = in->frame_number;
