@@ -1,5 +1,5 @@
 /* OpenFace C++'s own rows (openface_job.h). */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _GNU_SOURCE /* realpath; sched_getcpu and sched_setaffinity (one CPU for OpenFace) */
 #include "openface_job.h"
 
 #include <dirent.h>
@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,17 @@ static void child_exec(const char *binary, const char *video, const char *out_di
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     setenv("OPENCV_FOR_THREADS_NUM", "1", 1);
     setenv("OMP_NUM_THREADS", "1", 1);
+    /* One CPU, as the reference's single-threaded figures (taskset -c 0):
+     * FeatureExtraction has no thread-count switch, and OpenFace's own TBB
+     * loops (the patch experts' responses) take the other cores otherwise
+     * (136 % CPU unpinned), from the job running beside it. */
+    const int cpu = sched_getcpu();
+    if (cpu >= 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        (void)sched_setaffinity(0, sizeof(one), &one);
+    }
     char *const argv[] = {(char *)binary, "-f", (char *)video, "-out_dir", (char *)out_dir,
                           "-mloc", "model/main_clnf_general.txt", "-2Dfp", "-3Dfp", "-pdmparams",
                           "-pose", "-aus", "-gaze", NULL};

@@ -340,7 +340,7 @@ static void write_fake_openface(const char *path, const char *record, int fail)
     char script[4096];
     snprintf(script, sizeof(script),
              "#!/bin/sh\n"
-             "{ echo \"args: $*\"; echo \"pwd: $(pwd)\"; env | grep _NUM; } >> '%s'\n"
+             "{ echo \"args: $*\"; echo \"pwd: $(pwd)\"; env | grep _NUM; grep Cpus_allowed_list /proc/self/status; } >> '%s'\n"
              "while [ $# -gt 0 ]; do case \"$1\" in -f) v=$2; shift;; -out_dir) o=$2; shift;; esac; shift; done\n"
              "echo 'Starting tracking'\n"
              "sleep 0.3\n"
@@ -367,6 +367,15 @@ static void test_openface_binary(void **state)
     /* single-threaded, from its own folder, with the reference's flags */
     rc_expect_in(record, "OPENBLAS_NUM_THREADS=1");
     rc_expect_in(record, "OPENCV_FOR_THREADS_NUM=1");
+    /* pinned to one CPU, as taskset -c N (a list of one number, no range or comma) */
+    char *rec0 = rc_read(record);
+    const char *cpus = strstr(rec0, "Cpus_allowed_list:");
+    assert_non_null(cpus);
+    cpus += strlen("Cpus_allowed_list:");
+    cpus += strspn(cpus, " \t");
+    const size_t digits = strspn(cpus, "0123456789");
+    assert_true(digits > 0 && cpus[digits] == '\n');
+    free(rec0);
     char want[1400];
     snprintf(want, sizeof(want), "pwd: %s", dir);
     rc_expect_in(record, want);
