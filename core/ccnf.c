@@ -351,8 +351,12 @@ const AuCcnfSigmaComponents *au_ccnf_find_sigma_components(const AuCcnf *c, int 
 /* OpenCV 4.6's CholImpl<float> (used by cv::invert for n < 100): L L^T
  * factorisation with double accumulators of float products, inverse
  * diagonal stored, then forward and back substitution on b. a is destroyed. */
+#define CHOL_MAX_RHS 100 /* OpenCV's Cholesky path: n < 100 */
+
 static int cholesky_solve_opencv(float *a, int m, float *b, int n)
 {
+    if (n > CHOL_MAX_RHS)
+        return 0;
     float *L = a;
     int i, j, k;
     double s;
@@ -372,20 +376,35 @@ static int cholesky_solve_opencv(float *a, int m, float *b, int n)
             return 0;
         L[i * m + i] = (float)(1. / sqrt(s));
     }
-    for (i = 0; i < m; i++)
-        for (j = 0; j < n; j++) {
-            s = b[i * n + j];
-            for (k = 0; k < i; k++)
-                s -= (double)(L[i * m + k] * b[k * n + j]);
-            b[i * n + j] = (float)(s * L[i * m + i]);
+    /* The substitutions run over all right-hand sides at once: each column
+     * j gets the same operations in the same order as OpenCV's per-column
+     * loops (so the same bits), but the rows of b are read contiguously and
+     * the compiler can vectorise across j. */
+    double acc[CHOL_MAX_RHS];
+    for (i = 0; i < m; i++) {
+        for (j = 0; j < n; j++)
+            acc[j] = b[i * n + j];
+        for (k = 0; k < i; k++) {
+            const float lik = L[i * m + k];
+            const float *bk = b + k * n;
+            for (j = 0; j < n; j++)
+                acc[j] -= (double)(lik * bk[j]);
         }
-    for (i = m - 1; i >= 0; i--)
-        for (j = 0; j < n; j++) {
-            s = b[i * n + j];
-            for (k = m - 1; k > i; k--)
-                s -= (double)(L[k * m + i] * b[k * n + j]);
-            b[i * n + j] = (float)(s * L[i * m + i]);
+        for (j = 0; j < n; j++)
+            b[i * n + j] = (float)(acc[j] * L[i * m + i]);
+    }
+    for (i = m - 1; i >= 0; i--) {
+        for (j = 0; j < n; j++)
+            acc[j] = b[i * n + j];
+        for (k = m - 1; k > i; k--) {
+            const float lki = L[k * m + i];
+            const float *bk = b + k * n;
+            for (j = 0; j < n; j++)
+                acc[j] -= (double)(lki * bk[j]);
         }
+        for (j = 0; j < n; j++)
+            b[i * n + j] = (float)(acc[j] * L[i * m + i]);
+    }
     return 1;
 }
 
