@@ -189,18 +189,19 @@ static inline uint8_t sat_u8(int v)
 void au_yuv420_to_bgr_gray_u8_c(uint8_t *bgr, uint8_t *gray, const uint8_t *y, const uint8_t *u,
                                  const uint8_t *v, int n)
 {
-    for (int i = 0; i < n; i++, bgr += 3) {
+    uint8_t *px = bgr;
+    for (int i = 0; i < n; i++, px += 3) {
         /* >> of a negative int is arithmetic with GCC and Clang (pmulhw's floor) */
         const int yt = ((8 * y[i] - 128) * 9539) >> 16;
         const int ut = 8 * u[i >> 1] - 1024, vt = 8 * v[i >> 1] - 1024;
         const int b = sat_u8(yt + ((ut * 16525) >> 16));
         const int g = sat_u8(yt + ((ut * -3209) >> 16) + ((vt * -6660) >> 16));
         const int r = sat_u8(yt + ((vt * 13075) >> 16));
-        bgr[0] = (uint8_t)b;
-        bgr[1] = (uint8_t)g;
-        bgr[2] = (uint8_t)r;
-        gray[i] = (uint8_t)((b * 3735 + g * 19235 + r * 9798 + (1 << 14)) >> 15);
+        px[0] = (uint8_t)b;
+        px[1] = (uint8_t)g;
+        px[2] = (uint8_t)r;
     }
+    bgr_to_gray_u8_c(gray, bgr, n);
 }
 
 static void u8_to_f32_c(float *dst, const uint8_t *src, int n)

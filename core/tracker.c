@@ -213,7 +213,7 @@ AuStatus au_tracker_create(AuTracker **out, const AuModelSet *ms, const AuTracke
 #else
     au_dsp_init_c(&t->dsp);
 #endif
-    t->au_pdm_is_main = au_pdm_same(&m->au_pdm, &m->clnf.pdm);
+    t->au_pdm_is_main = AU_CFG_AU_PARAMS_FROM_FIT && au_pdm_same(&m->au_pdm, &m->clnf.pdm);
     if ((st = au_clnf_init(&t->clnf, &m->clnf, &t->dsp, err)))
         goto fail;
     au_clnf_set_profile(&t->clnf, &t->prof);
@@ -512,6 +512,38 @@ static void note_fit(AuTracker *t, int gap)
     memcpy(t->prev_fit_landmarks, t->clnf.landmarks, sizeof(float) * 2 * (size_t)n);
 }
 
+/* FaceAnalyser::AddNextFrame's CalcParams: the AU analyser PDM's parameters
+ * for this frame's landmarks. The knobs (config.h) shorten it: a skipped
+ * frame's landmarks are the last ones moved as a whole, and CalcParams is
+ * translation-equivariant, so its result is the last one moved the same
+ * way (AU_CFG_WARM_CALCPARAMS); a fitted frame's landmarks are the main
+ * model's shape for its own parameters, the same PDM
+ * (AU_CFG_AU_PARAMS_FROM_FIT). */
+static void au_analyser_params(AuTracker *t, int skipped, const float skip_shift[2], float g[6], float *local)
+{
+    const AuPdm *pdm = &t->ms->m.au_pdm;
+    const AuClnf *c = &t->clnf;
+    const size_t local_bytes = sizeof(float) * (size_t)pdm->n_modes;
+    if (AU_CFG_WARM_CALCPARAMS && skipped && t->au_warm_global[0] > 0) {
+        memcpy(g, t->au_warm_global, 6 * sizeof(float));
+        memcpy(local, t->au_warm_local, local_bytes);
+        g[4] += skip_shift[0];
+        g[5] += skip_shift[1];
+    } else if (AU_CFG_AU_PARAMS_FROM_FIT && !skipped && t->au_pdm_is_main) {
+        memcpy(g, c->params_global, 6 * sizeof(float));
+        memcpy(local, c->params_local, local_bytes);
+    } else if (AU_CFG_WARM_CALCPARAMS) {
+        au_pdm_params_from_landmarks_warm(pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local, g, local,
+                                          &t->au_work);
+    } else {
+        au_pdm_params_from_landmarks(pdm, c->landmarks, NULL, g, local, &t->au_work);
+    }
+    if (AU_CFG_WARM_CALCPARAMS) {
+        memcpy(t->au_warm_global, g, 6 * sizeof(float));
+        memcpy(t->au_warm_local, local, local_bytes);
+    }
+}
+
 AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult *r, AuError *err)
 {
     if (t->finished)
@@ -602,37 +634,9 @@ AuStatus au_tracker_process(AuTracker *t, const AuInputFrame *in, AuFrameResult 
     t0 = au_profile_add(&t->prof, AU_STAGE_GAZE, t0);
 
     /* FaceAnalyser::AddNextFrame */
-    (void)skipped;
-    (void)skip_shift;
     float g[6], local[AU_N_PDM_MODES];
     if (success) {
-#if AU_CFG_WARM_CALCPARAMS
-        if (skipped && t->au_warm_global[0] > 0) {
-            /* The landmarks are the last frame's, moved as a whole: CalcParams
-             * is translation-equivariant, so its result is the last one moved
-             * the same way. */
-            memcpy(g, t->au_warm_global, sizeof(g));
-            memcpy(local, t->au_warm_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
-            g[4] += skip_shift[0];
-            g[5] += skip_shift[1];
-        } else if (AU_CFG_AU_PARAMS_FROM_FIT && !skipped && t->au_pdm_is_main) {
-            /* config.h: the landmarks are the main model's shape for its parameters */
-            memcpy(g, c->params_global, sizeof(g));
-            memcpy(local, c->params_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
-        } else {
-            au_pdm_params_from_landmarks_warm(&m->au_pdm, c->landmarks, NULL, t->au_warm_global, t->au_warm_local,
-                                              g, local, &t->au_work);
-        }
-        memcpy(t->au_warm_global, g, sizeof(g));
-        memcpy(t->au_warm_local, local, sizeof(float) * (size_t)m->au_pdm.n_modes);
-#else
-        if (AU_CFG_AU_PARAMS_FROM_FIT && t->au_pdm_is_main) {
-            memcpy(g, c->params_global, sizeof(g));
-            memcpy(local, c->params_local, sizeof(float) * (size_t)m->au_pdm.n_modes);
-        } else {
-            au_pdm_params_from_landmarks(&m->au_pdm, c->landmarks, NULL, g, local, &t->au_work);
-        }
-#endif
+        au_analyser_params(t, skipped, skip_shift, g, local);
         if ((st = au_face_align(&t->align, &bgr, c->landmarks, g, &t->aligned, err)))
             return st;
         t0 = au_profile_add(&t->prof, AU_STAGE_ALIGN, t0);

@@ -673,6 +673,40 @@ static AuStatus judge(AuhRunSummary *rs, AuError *err)
     return AU_OK;
 }
 
+/* A loop-time-weighted mean and an extreme of one per-job figure. */
+typedef struct LoadStat {
+    double weight, sum, extreme;
+} LoadStat;
+
+static void load_stat_add(LoadStat *l, double value, double weight, int keep_max)
+{
+    if (!isfinite(value))
+        return;
+    l->weight += weight;
+    l->sum += value * weight;
+    if (isnan(l->extreme) || (keep_max ? value > l->extreme : value < l->extreme))
+        l->extreme = value;
+}
+
+/* rs's host-load figures (summary.h) from the jobs' AUH_M_FPS, AUH_M_CPU_FPS
+ * and AUH_M_HOST_STEAL. */
+static void host_load(AuhRunSummary *rs)
+{
+    LoadStat share = {0, 0, NAN}, steal = {0, 0, NAN};
+    for (size_t i = 0; i < rs->n_jobs; i++) {
+        const AuhJobSummary *j = &rs->jobs[i];
+        const double w = (double)j->wall_ns;
+        if (j->failed || !(w > 0))
+            continue;
+        load_stat_add(&share, auh_job_metric(j, AUH_M_FPS, NULL) / auh_job_metric(j, AUH_M_CPU_FPS, NULL), w, 0);
+        load_stat_add(&steal, auh_job_metric(j, AUH_M_HOST_STEAL, NULL), w, 1);
+    }
+    rs->cpu_share_mean = share.weight > 0 ? share.sum / share.weight : NAN;
+    rs->cpu_share_min = share.extreme;
+    rs->host_steal_mean = steal.weight > 0 ? steal.sum / steal.weight : NAN;
+    rs->host_steal_max = steal.extreme;
+}
+
 AuStatus auh_run_summary_load(AuhStore *s, int64_t run_id, double threshold, AuhRunSummary *rs, AuError *err)
 {
     memset(rs, 0, sizeof(*rs));
@@ -713,30 +747,7 @@ AuStatus auh_run_summary_load(AuhStore *s, int64_t run_id, double threshold, Auh
         auh_run_summary_free(rs);
         return r;
     }
-    double ws = 0, ss = 0, wc = 0, sc = 0;
-    rs->host_steal_max = rs->cpu_share_min = NAN;
-    for (size_t i = 0; i < rs->n_jobs; i++) {
-        const AuhJobSummary *j = &rs->jobs[i];
-        const double steal = auh_job_metric(j, AUH_M_HOST_STEAL, NULL);
-        const double share = auh_job_metric(j, AUH_M_FPS, NULL) / auh_job_metric(j, AUH_M_CPU_FPS, NULL);
-        const double w = (double)j->wall_ns;
-        if (j->failed || !(w > 0))
-            continue;
-        if (isfinite(steal)) {
-            ws += w;
-            ss += steal * w;
-            if (!(steal <= rs->host_steal_max))
-                rs->host_steal_max = steal;
-        }
-        if (isfinite(share)) {
-            wc += w;
-            sc += share * w;
-            if (!(share >= rs->cpu_share_min))
-                rs->cpu_share_min = share;
-        }
-    }
-    rs->host_steal_mean = ws > 0 ? ss / ws : NAN;
-    rs->cpu_share_mean = wc > 0 ? sc / wc : NAN;
+    host_load(rs);
     return AU_OK;
 }
 
